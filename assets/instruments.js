@@ -1,0 +1,156 @@
+/* Dash State Lab: watch every callback request the page makes.
+ * Wraps window.fetch so the instruments show what the browser really sent and got
+ * back (bytes, worker pid, milliseconds), and so a refused request (413, 5xx,
+ * network down) is shown to the user instead of failing silently. */
+(function () {
+  "use strict";
+  const log = [];
+  const lab = (window.statelab = window.statelab || { log: log, version: 0 });
+
+  /* Pattern-matching outputs carry wildcards in "output"; their concrete ids are in "outputs". */
+  function nsOfBody(parsed) {
+    let first = parsed.outputs;
+    if (Array.isArray(first)) first = first[0];
+    if (Array.isArray(first)) first = first[0];
+    if (first && first.id && typeof first.id === "object") {
+      if (String(first.id.type || "").indexOf("lab-") === 0) return "_lab";
+      if (typeof first.id.ns === "string") return first.id.ns;
+    }
+    return nsOf(parsed.output || "");
+  }
+
+  function nsOf(output) {
+    if (/"type":"lab-/.test(output)) return "_lab";
+    const dict = /"ns":"([a-z][a-z0-9-]*)"/.exec(output);
+    if (dict) return dict[1];
+    const plain = /([a-z][a-z0-9-]*)__/.exec(output);
+    return plain ? plain[1] : "";
+  }
+
+  function bytesOf(body) {
+    if (!body) return 0;
+    if (typeof body === "string") return new TextEncoder().encode(body).length;
+    return body.byteLength || body.size || 0;
+  }
+
+  function toast(message) {
+    let box = document.getElementById("lab-toasts");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "lab-toasts";
+      document.body.appendChild(box);
+    }
+    const item = document.createElement("div");
+    item.className = "lab-toast";
+    item.setAttribute("role", "alert");
+    item.textContent = message;
+    box.appendChild(item);
+    setTimeout(() => item.remove(), 12000);
+  }
+  lab.toast = toast;
+
+  const originalFetch = window.fetch.bind(window);
+  window.fetch = async function (input, init) {
+    const url = typeof input === "string" ? input : (input && input.url) || "";
+    if (url.indexOf("_dash-update-component") === -1) return originalFetch(input, init);
+    const body = init && init.body;
+    let output = "";
+    let ns = "";
+    try {
+      const parsed = JSON.parse(body);
+      output = parsed.output || "";
+      ns = nsOfBody(parsed);
+    } catch (e) { /* not JSON: no namespace */ }
+    const started = performance.now();
+    let response;
+    try {
+      response = await originalFetch(input, init);
+    } catch (err) {
+      const message = "The server did not answer this request (" + err.message + "): the worker serving it may have " +
+        "stopped. Try again.";
+      toast(message);
+      /* Answer for the network as an HTTP error would be answered: Dash 4's renderer undoes a
+       * callback's `running=` changes (a disabled button, a "Running…" text) for an HTTP error,
+       * but not when fetch itself fails, which would leave the control disabled for good. */
+      return new Response(JSON.stringify({ message: message }), {
+        status: 503, statusText: "No answer", headers: { "Content-Type": "application/json" },
+      });
+    }
+    const entry = {
+      output: output, ns: ns, pid: response.headers.get("X-Worker-PID") || "?",
+      status: response.status, up: bytesOf(body), down: 0, ms: 0, start: started, t: Date.now(),
+      poll: url.indexOf("cacheKey=") !== -1,
+    };
+    response.clone().arrayBuffer().then(function (buf) {
+      entry.down = buf.byteLength;
+      entry.ms = performance.now() - started;
+      log.push(entry);
+      if (log.length > 500) log.splice(0, log.length - 500);
+      lab.version += 1;
+      if (response.status >= 400) {
+        let detail = "";
+        try { detail = JSON.parse(new TextDecoder().decode(buf)).message || ""; } catch (e) { /* HTML body */ }
+        toast(detail || ("The server answered " + response.status + " to a callback for " + (entry.ns || "this page") + "."));
+      }
+    });
+    return response;
+  };
+
+  function kb(n) {
+    if (n < 1024) return n + " B";
+    if (n < 1024 * 1024) return (n / 1024).toFixed(1) + " KB";
+    return (n / 1024 / 1024).toFixed(2) + " MB";
+  }
+
+  /* "..a__x.figure...a__y.data.." -> "x, y"; more than two outputs -> "x, y +3". */
+  function shortOutput(output) {
+    const names = output.replace(/^\.\./, "").replace(/\.\.$/, "").split("...").map(function (part) {
+      const dict = /"type":"([^"]+)"/.exec(part);
+      const name = dict ? dict[1] : part.replace(/^[a-z0-9-]+__/, "");
+      return name.replace(/\.[a-zA-Z_]+$/, "");
+    });
+    const shown = names.slice(0, 2).join(", ");
+    return names.length > 2 ? shown + " +" + (names.length - 2) : shown;
+  }
+
+  /* The requests of the last interaction: the newest burst, each request starting
+   * within 1.5 s of the previous one's end. */
+  function lastInteraction(entries) {
+    const out = [];
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const e = entries[i];
+      if (out.length && out[0].start - (e.start + e.ms) > 1500) break;
+      out.unshift(e);
+    }
+    return out;
+  }
+
+  window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    lab: {
+      render: function (n, id, version) {
+        const nc = window.dash_clientside.no_update;
+        /* The version counts this demo's requests only, so the stats callback it
+         * triggers (itself a request, of the "_lab" namespace) cannot re-trigger it. */
+        const mine = log.filter((e) => e.ns === id.ns);
+        if (mine.length === version) return [nc, nc];
+        const pids = Array.from(new Set(mine.map((e) => e.pid)));
+        const last = lastInteraction(mine);
+        const up = last.reduce((s, e) => s + e.up, 0);
+        const down = last.reduce((s, e) => s + e.down, 0);
+        const rows = last.slice(-8).map((e) =>
+          "| " + shortOutput(e.output) + (e.poll ? " (poll)" : "") + " | " + e.pid + " | " + kb(e.up) + " | " + kb(e.down) + " | " +
+          e.ms.toFixed(0) + (e.status === 200 ? "" : " **HTTP " + e.status + "**") + " |");
+        const text = [
+          "**Last interaction:** " + last.length + " request(s), **" + kb(up) + " up**, **" + kb(down) + " down**",
+          "",
+          "| output | pid | up | down | ms |",
+          "|---|---|---|---|---|",
+        ].concat(rows).concat([
+          "",
+          "**Workers seen by this tab:** " + pids.length + " (" + pids.join(", ") + ") over " + mine.length + " request(s)",
+        ]).join("\n");
+        return [text, mine.length];
+      },
+    },
+  });
+})();

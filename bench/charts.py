@@ -1,0 +1,222 @@
+"""The report's charts, built from report rows; report.html and the /benchmark page show the same ones."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+# Fourteen colours told apart on a projector (strategies keep their colour across charts).
+PALETTE = ["#6c757d", "#d62728", "#ff7f0e", "#1f77b4", "#9467bd", "#2ca02c", "#17becf", "#8c564b", "#e377c2", "#111827",
+           "#bcbd22", "#7f7f7f", "#f2b701", "#3d5a80"]
+FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
+
+
+def _style(fig: go.Figure, title: str, height: int = 360, legend: bool = True) -> go.Figure:
+    fig.update_layout(
+        template="plotly_white",
+        title={"text": title, "x": 0.01, "font": {"size": 15}},
+        height=height,
+        margin={"l": 64, "r": 20, "t": 56, "b": 90},
+        font={"family": FONT, "size": 12},
+        showlegend=legend,
+        legend={"orientation": "h", "y": -0.28, "x": 0},
+        bargap=0.18,
+    )
+    return fig
+
+
+def standard(results: list[dict]) -> list[dict]:
+    return [r for r in results if r.get("scenario") in ("standard", "scale-out")]
+
+
+def strategies_in(results: list[dict]) -> list[str]:
+    order: list[str] = []
+    for r in results:
+        if r["strategy"] not in order:
+            order.append(r["strategy"])
+    return order
+
+
+def rows_in(results: list[dict]) -> list[int]:
+    return sorted({r["rows"] for r in results})
+
+
+def color_of(strategy: str, order: list[str]) -> str:
+    return PALETTE[order.index(strategy) % len(PALETTE)] if strategy in order else PALETTE[-1]
+
+
+def _label(r: dict) -> str:
+    return r["strategy"] + (" (peer)" if r.get("kind") == "peer" else "")
+
+
+def empty(message: str, height: int = 300) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, font={"size": 14, "color": "#6c757d"})
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _style(fig, "", height, legend=False)
+
+
+def latency_bars(results: list[dict]) -> go.Figure:
+    """p50 per strategy (bars, one per row count) with a whisker up to p95."""
+    rows = standard(results)
+    if not rows:
+        return empty("No latency measured")
+    fig = go.Figure()
+    shades = _shades(len(rows_in(rows)))
+    for shade, n in zip(shades, rows_in(rows), strict=True):
+        part = [r for r in rows if r["rows"] == n]
+        fig.add_bar(
+            name=f"{n:,} rows",
+            x=[_label(r) for r in part],
+            y=[r["latency_ms_p50"] for r in part],
+            error_y={"type": "data", "symmetric": False, "array": [_gap(r["latency_ms_p95"], r["latency_ms_p50"]) for r in part],
+                     "arrayminus": [0] * len(part), "thickness": 1.2, "width": 3},
+            marker_color=shade,
+            hovertemplate="%{x}<br>p50 %{y:,.0f} ms<extra>" + f"{n:,} rows" + "</extra>",
+        )
+    fig.update_yaxes(title="ms (p50, whisker p95)", rangemode="tozero")
+    return _style(fig, "Latency per interaction")
+
+
+def bytes_bars(results: list[dict]) -> go.Figure:
+    """Request + response bytes per interaction (log scale), one bar per row count."""
+    rows = standard(results)
+    if not rows:
+        return empty("No bytes measured")
+    fig = go.Figure()
+    shades = _shades(len(rows_in(rows)))
+    for shade, n in zip(shades, rows_in(rows), strict=True):
+        part = [r for r in rows if r["rows"] == n]
+        fig.add_bar(
+            name=f"{n:,} rows",
+            x=[_label(r) for r in part],
+            y=[_total(r) for r in part],
+            customdata=[[r["request_bytes"] or 0, r["response_bytes"] or 0] for r in part],
+            marker_color=shade,
+            hovertemplate="%{x}<br>%{y:,.0f} B per interaction<br>up %{customdata[0]:,} B · down %{customdata[1]:,} B"
+            "<extra>" + f"{n:,} rows" + "</extra>",
+        )
+    fig.update_yaxes(title="bytes (up + down)", type="log", dtick=1, exponentformat="SI")
+    return _style(fig, "Bytes on the wire per interaction")
+
+
+def growth(results: list[dict], metric: str = "bytes") -> go.Figure:
+    """How a metric grows with the row count, one line per strategy (log-log)."""
+    rows = standard(results)
+    order = strategies_in(rows)
+    titles = {
+        "bytes": ("Payload growth: bytes per interaction", "bytes (up + down)"),
+        "latency": ("Latency growth: p50 per interaction", "ms (p50)"),
+        "server": ("Server bytes held after the run", "bytes on the server"),
+        "browser": ("Browser bytes held per session", "bytes in the browser"),
+    }
+    if len(rows_in(rows)) < 2:
+        return empty("Growth needs at least two row counts (--rows a,b)")
+    fig = go.Figure()
+    for strategy in order:
+        part = sorted((r for r in rows if r["strategy"] == strategy), key=lambda r: r["rows"])
+        ys = [_metric(r, metric) for r in part]
+        if all(y in (None, 0) for y in ys):
+            continue
+        fig.add_scatter(
+            name=_label(part[0]),
+            x=[r["rows"] for r in part],
+            y=[y if y else None for y in ys],
+            mode="lines+markers",
+            line={"color": color_of(strategy, order), "width": 2},
+            marker={"size": 7},
+            hovertemplate="%{x:,} rows: %{y:,.0f}<extra>" + strategy + "</extra>",
+        )
+    fig.update_xaxes(title="rows in the dataset", type="log", dtick=1, exponentformat="SI")
+    fig.update_yaxes(title=titles[metric][1], type="log", dtick=1, exponentformat="SI")
+    return _style(fig, titles[metric][0])
+
+
+def worker_distribution(results: list[dict]) -> go.Figure:
+    """Share of each strategy's requests answered by each worker (all row counts together)."""
+    rows = standard(results)
+    if not rows:
+        return empty("No requests recorded")
+    per: dict[str, dict[str, int]] = {}
+    for r in rows:
+        target = per.setdefault(_label(r), {})
+        for host, pids in (r.get("requests_per_host") or {"": r.get("requests_per_worker") or {}}).items():
+            for pid, n in pids.items():
+                key = f"{_host(host)}pid {pid}" if len(r.get("requests_per_host") or {}) > 1 else f"pid {pid}"
+                target[key] = target.get(key, 0) + n
+    strategies = [s for s in per if per[s]]
+    if not strategies:
+        return empty("No requests recorded (clientside only)")
+    fig = go.Figure()
+    most = max(len(v) for v in per.values())
+    shades = ["#1d3557", "#457b9d", "#a8dadc", "#e63946", "#f4a261", "#2a9d8f", "#8d99ae", "#6d597a"]
+    for rank in range(most):
+        xs, ys, texts = [], [], []
+        for s in strategies:
+            ranked = sorted(per[s].items(), key=lambda kv: -kv[1])
+            total = sum(per[s].values())
+            if rank < len(ranked):
+                xs.append(s)
+                ys.append(100 * ranked[rank][1] / total)
+                texts.append(f"{ranked[rank][0]}: {ranked[rank][1]} of {total} requests")
+        fig.add_bar(name=f"busiest #{rank + 1}" if rank < 4 else f"#{rank + 1}", x=xs, y=ys, hovertext=texts,
+                    hoverinfo="text", marker_color=shades[rank % len(shades)])
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(title="% of requests", range=[0, 100])
+    return _style(fig, "Which workers answered (share of requests per worker)")
+
+
+def stampede(results: list[dict]) -> go.Figure:
+    rows = [r for r in results if r.get("scenario") == "stampede"]
+    if not rows:
+        return empty("No stampede scenario in this run (python -m bench --scenario stampede)")
+    order = strategies_in(rows)
+    fig = go.Figure()
+    for strategy in order:
+        part = [r for r in rows if r["strategy"] == strategy]
+        fig.add_bar(name=_label(part[0]), x=[f"#{(r.get('repetition') or 0) + 1}" for r in part],
+                    y=[r["computations"] for r in part], marker_color=color_of(strategy, order))
+    fig.update_xaxes(title="repetition (a new cold value each time)")
+    fig.update_yaxes(title="times the expensive step ran", rangemode="tozero", dtick=1)
+    return _style(fig, "Stampede: sessions asking for one cold value at the same moment")
+
+
+def all_figures(results: list[dict]) -> dict[str, go.Figure]:
+    figs = {
+        "latency": latency_bars(results),
+        "bytes": bytes_bars(results),
+        "growth-bytes": growth(results, "bytes"),
+        "growth-latency": growth(results, "latency"),
+        "growth-server": growth(results, "server"),
+        "growth-browser": growth(results, "browser"),
+        "workers": worker_distribution(results),
+    }
+    if any(r.get("scenario") == "stampede" for r in results):
+        figs["stampede"] = stampede(results)
+    return figs
+
+
+def _metric(r: dict, metric: str):
+    return {"bytes": _total(r), "latency": r.get("latency_ms_p50"), "server": r.get("server_bytes"),
+            "browser": r.get("browser_bytes")}[metric]
+
+
+def _total(r: dict) -> int | None:
+    if r.get("request_bytes") is None and r.get("response_bytes") is None:
+        return None
+    return (r.get("request_bytes") or 0) + (r.get("response_bytes") or 0)
+
+
+def _gap(high, low):
+    return 0 if high is None or low is None else max(0.0, high - low)
+
+
+def _host(url: str) -> str:
+    return url.split("//")[-1] + " " if url else ""
+
+
+def _shades(n: int) -> list[str]:
+    base = ["#9ec5fe", "#4d8df0", "#1f5fbf", "#0d3a80", "#061f47"]
+    if n <= len(base):
+        return base[len(base) - n:] if n > 1 else [base[2]]
+    return [base[i % len(base)] for i in range(n)]

@@ -1,0 +1,1 @@
+"""Reusable layout pieces shared by every page."""

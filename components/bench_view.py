@@ -1,0 +1,205 @@
+"""Layout pieces of the /benchmark page: the run controls, a report (table, verdicts, the
+report's charts) and the live-telemetry table."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import dash_table, dcc, html
+from dash.dash_table.Format import Format, Group
+
+from bench import charts, report
+from components import bench_job
+
+GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+PERCENT_COLUMNS = {"cache_hit_rate"}
+TEXT_COLUMNS = {"strategy"}
+
+
+def controls(ids, choices: list[dict]) -> dbc.Card:
+    slugs = [c["value"] for c in choices]
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                dbc.Row(
+                    [
+                        dbc.Col(
+                            [
+                                dbc.Label("Rows", className="small mb-1"),
+                                dbc.Checklist(
+                                    id=ids("rows"),
+                                    options=[{"label": f"{n:,}", "value": n} for n in bench_job.ROW_CHOICES],
+                                    value=[bench_job.ROW_CHOICES[0]],
+                                    inline=True,
+                                    className="bench-rows",
+                                ),
+                            ],
+                            md=5,
+                        ),
+                        dbc.Col(
+                            [
+                                dbc.Label("Sessions", html_for=ids("sessions"), className="small mb-1"),
+                                dbc.Input(id=ids("sessions"), type="number", min=1, max=bench_job.MAX_SESSIONS, step=1, value=4, size="sm"),
+                            ],
+                            md=2,
+                        ),
+                        dbc.Col(
+                            [
+                                dbc.Label("Rounds", html_for=ids("rounds"), className="small mb-1"),
+                                dbc.Input(id=ids("rounds"), type="number", min=1, max=bench_job.MAX_ROUNDS, step=1, value=2, size="sm"),
+                            ],
+                            md=2,
+                        ),
+                        dbc.Col(
+                            [
+                                dbc.Button("Run benchmark", id=ids("run"), color="primary", className="me-2"),
+                                dbc.Button("Cancel", id=ids("cancel"), color="secondary", outline=True, disabled=True),
+                            ],
+                            md=3,
+                            className="text-md-end align-self-end bench-buttons",
+                        ),
+                    ],
+                    className="g-3 align-items-end",
+                ),
+                dbc.Label("Strategies", html_for=ids("strategies"), className="small mb-1 mt-3"),
+                dcc.Dropdown(id=ids("strategies"), options=choices, value=slugs, multi=True, className="bench-strategies"),
+                dbc.Progress(id=ids("progress"), value=0, label="", className="mt-3 bench-progress", striped=True, animated=True),
+                html.Div(id=ids("step"), className="small text-muted mt-1 bench-step"),
+                html.Div(id=ids("status"), className="small text-muted mt-2"),
+            ]
+        ),
+        className="lab-card mb-3",
+    )
+
+
+def downloads(ids) -> html.Div:
+    """JSON, CSV and the self-contained HTML report of the latest run."""
+    return html.Div(
+        [
+            dbc.Button("Download JSON", id=ids("get-json"), size="sm", color="primary", outline=True, className="me-2"),
+            dbc.Button("Download CSV", id=ids("get-csv"), size="sm", color="primary", outline=True, className="me-2"),
+            dbc.Button("Download HTML report", id=ids("get-html"), size="sm", color="primary", outline=True),
+            dcc.Download(id=ids("download")),
+        ],
+        className="bench-downloads",
+    )
+
+
+def noop_card(noop) -> dbc.Card:
+    """The floor every strategy is measured against: a callback that returns its input."""
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.Div("The floor", className="lab-eyebrow"),
+                html.P(
+                    "baseline-noop: a callback on this server that does nothing but echo its input. Its latency is the "
+                    "framework's own round trip; every strategy row is measured against it.",
+                    className="small mb-2",
+                ),
+                dbc.Button("Ping", id=noop("ping"), size="sm", color="secondary", outline=True, className="me-2"),
+                html.Span("not pinged yet", id=noop("pong"), className="small text-muted"),
+            ]
+        ),
+        className="lab-card mb-3",
+    )
+
+
+def _columns() -> list[dict]:
+    columns = []
+    for key, label in report.TABLE_COLUMNS:
+        column = {"name": label, "id": key}
+        if key in PERCENT_COLUMNS:
+            column.update(type="numeric", format=Format(precision=0, scheme="%"))
+        elif key not in TEXT_COLUMNS:
+            column.update(type="numeric", format=Format(group=Group.yes, precision=0, scheme="f"))
+        columns.append(column)
+    return columns
+
+
+def results_table(ids, results: list[dict]) -> dash_table.DataTable:
+    return dash_table.DataTable(
+        id=ids("table"),
+        columns=_columns(),
+        data=report.table_rows(results),
+        sort_action="native",
+        page_action="none",
+        style_table={"overflowX": "auto", "maxWidth": "100%"},
+        style_cell={"fontFamily": "system-ui, sans-serif", "fontSize": 12, "padding": "3px 6px", "textAlign": "right", "minWidth": 48},
+        style_cell_conditional=[{"if": {"column_id": "strategy"}, "textAlign": "left", "fontWeight": 600, "minWidth": 130}],
+        style_header={"backgroundColor": "#f0f3f9", "fontWeight": 600},
+        style_data_conditional=[
+            {"if": {"filter_query": "{stale_reads} > 0 || {leaks} > 0"}, "backgroundColor": "#fff1f1", "color": "#9b1c1c"},
+            {"if": {"filter_query": '{strategy} = "baseline-noop"'}, "color": "#667085", "fontStyle": "italic"},
+        ],
+        sort_by=[],
+    )
+
+
+def verdict_cards(result: dict) -> html.Div:
+    cards = [
+        dbc.Card(
+            dbc.CardBody([html.H6(strategy, className="mb-1"), html.Ul([html.Li(line) for line in lines], className="small mb-0")]),
+            className="lab-card bench-verdict",
+        )
+        for strategy, lines in report.verdicts(result).items()
+    ]
+    return html.Div(cards, className="bench-verdicts")
+
+
+def _graph(fig, name: str) -> dcc.Graph:
+    return dcc.Graph(figure=fig, config=GRAPH_CONFIG, className=f"bench-graph bench-graph-{name}")
+
+
+def report_view(ids, result: dict | None) -> html.Div:
+    """A report as the page shows it; an empty state when there is none yet."""
+    if not result:
+        return html.Div(
+            dbc.Alert("No benchmark has run on this site yet: press Run benchmark (a small run takes about a minute).",
+                      color="light", className="mb-0"),
+            className="bench-empty",
+        )
+    cfg, results = result["config"], result["results"]
+    figs = charts.all_figures(results)
+    skipped = cfg.get("skipped") or {}
+    meta = (f"{result.get('created', '')} · {len(results)} results · rows {', '.join(f'{n:,}' for n in cfg['rows'])} · "
+            f"{cfg['sessions']} sessions × {cfg['rounds']} rounds · {cfg.get('backend')} · compute delay {cfg.get('compute_delay')} s · "
+            f"took {result.get('seconds', '?')} s")
+    return html.Div(
+        [
+            html.Div(meta, className="small text-muted mb-2 bench-meta"),
+            html.P("Not measured: " + "; ".join(f"{k} — {v}" for k, v in skipped.items()), className="small text-muted") if skipped else None,
+            dbc.Card(dbc.CardBody(results_table(ids, results)), className="lab-card mb-3"),
+            html.H5("What the numbers say", className="mt-2"),
+            verdict_cards(result),
+            html.H5("Latency and bytes", className="mt-4"),
+            dbc.Row([dbc.Col(dbc.Card(_graph(figs["latency"], "latency"), className="lab-card mb-3"), lg=6),
+                     dbc.Col(dbc.Card(_graph(figs["bytes"], "bytes"), className="lab-card mb-3"), lg=6)]),
+            html.H5("Growth with the data"),
+            dbc.Row([dbc.Col(dbc.Card(_graph(figs[f"growth-{m}"], m), className="lab-card mb-3"), lg=6)
+                     for m in ("bytes", "latency", "server", "browser")])
+            if len(charts.rows_in(charts.standard(results))) > 1
+            else html.P("Growth curves need at least two row counts: tick more than one under Rows.", className="small text-muted"),
+            html.H5("Worker hits"),
+            dbc.Card(_graph(figs["workers"], "workers"), className="lab-card mb-3"),
+            dbc.Card(_graph(figs["stampede"], "stampede"), className="lab-card mb-3") if "stampede" in figs else None,
+        ]
+    )
+
+
+def telemetry_table(frame: pd.DataFrame) -> html.Div:
+    if frame.empty:
+        return dbc.Alert("No visitor requests recorded yet: use a strategy page, then refresh.", color="light")
+    columns = []
+    for name in frame.columns:
+        column = {"name": name, "id": name}
+        if name not in ("strategy", "last seen"):
+            column.update(type="numeric", format=Format(group=Group.yes))
+        columns.append(column)
+    return dash_table.DataTable(
+        columns=columns,
+        data=frame.to_dict("records"),
+        sort_action="native",
+        style_cell={"fontFamily": "system-ui, sans-serif", "fontSize": 13, "padding": "4px 8px", "textAlign": "right"},
+        style_cell_conditional=[{"if": {"column_id": "strategy"}, "textAlign": "left", "fontWeight": 600}],
+        style_header={"backgroundColor": "#f0f3f9", "fontWeight": 600},
+    )

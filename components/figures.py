@@ -1,0 +1,93 @@
+"""Figure builders for the shared workload; one look across the site."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+COLORS = {
+    "apples": "#d1495b",
+    "oranges": "#edae49",
+    "figs": "#7b4b94",
+    "pears": "#8fb339",
+    "plums": "#3d5a80",
+    "kiwis": "#00798c",
+}
+ACCENT = "#2f6fde"
+_GRID = "#e9eef6"
+# A small template of our own: a named one ("plotly_white") is copied whole, about
+# 7 KB, into every figure's JSON — more than many of the demos' data.
+LEAN = go.layout.Template(
+    layout={
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "white",
+        "colorway": list(COLORS.values()),
+        "xaxis": {"gridcolor": _GRID, "zerolinecolor": _GRID, "linecolor": _GRID, "automargin": True},
+        "yaxis": {"gridcolor": _GRID, "zerolinecolor": _GRID, "linecolor": _GRID, "automargin": True},
+        "hoverlabel": {"align": "left"},
+    }
+)
+
+
+def _style(fig: go.Figure, title: str, height: int = 300) -> go.Figure:
+    fig.update_layout(
+        template=LEAN,
+        title={"text": title, "x": 0.02, "font": {"size": 14}},
+        height=height,
+        margin={"l": 48, "r": 16, "t": 40, "b": 40},
+        showlegend=False,
+        font={"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"},
+    )
+    return fig
+
+
+def empty(message: str = "No data yet", height: int = 300) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, font={"size": 14, "color": "#6c757d"})
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _style(fig, "", height)
+
+
+def fruit_scatter(cleaned: pd.DataFrame, fruit: str) -> go.Figure:
+    """Every point of one fruit: the consumer that needs the full frame."""
+    part = cleaned[cleaned["fruit"] == fruit]
+    fig = go.Figure(
+        go.Scattergl(x=part["x"], y=part["y"], mode="markers", marker={"size": 4, "color": COLORS.get(fruit, ACCENT), "opacity": 0.6})
+    )
+    return _style(fig, f"{fruit} — {len(part):,} points")
+
+
+def fruit_line(points: pd.DataFrame, fruit: str) -> go.Figure:
+    """Binned means of one fruit: the consumer that needs only an aggregate."""
+    fig = go.Figure(go.Scatter(x=points["x"], y=points["y"], mode="lines+markers", line={"color": COLORS.get(fruit, ACCENT)}))
+    return _style(fig, f"{fruit} — mean y by x ({int(points['n'].sum()) if len(points) else 0:,} rows)")
+
+
+def summary_bars(table: pd.DataFrame) -> go.Figure:
+    fig = go.Figure(go.Bar(x=table["fruit"], y=table["revenue"], marker_color=[COLORS.get(f, ACCENT) for f in table["fruit"]]))
+    return _style(fig, "revenue by fruit")
+
+
+def cache_graph(kind: str, cleaned: pd.DataFrame) -> go.Figure:
+    """The four views of seed 004 (scatter, line, histogram2d, histogram2dcontour)."""
+    x, y = cleaned["x"], cleaned["y"]
+    if kind == "scatter":
+        trace = go.Scattergl(x=x, y=y, mode="markers", marker={"size": 3, "color": ACCENT, "opacity": 0.5})
+    elif kind == "line":
+        trace = go.Scattergl(x=x, y=y.rolling(50, min_periods=1).mean(), mode="lines", line={"color": ACCENT})
+    elif kind == "histogram2d":
+        trace = go.Histogram2d(x=x, y=y, colorscale="Blues", nbinsx=40, nbinsy=40, showscale=False)
+    elif kind == "histogram2dcontour":
+        trace = go.Histogram2dContour(x=x, y=y, colorscale="Blues", showscale=False)
+    else:
+        raise ValueError(f"unknown graph kind {kind!r}")
+    return _style(go.Figure(trace), f"{kind} — {len(cleaned):,} rows", height=260)
+
+
+def progress_figure(done: int, total: int) -> go.Figure:
+    """Seed 001's progress graph: a single bar growing to total."""
+    fig = go.Figure(go.Bar(x=[done], y=["job"], orientation="h", marker_color=ACCENT))
+    fig.update_xaxes(range=[0, max(total, 1)])
+    fig.update_yaxes(showticklabels=False)
+    return _style(fig, f"progress {done}/{total}", height=120)

@@ -1,0 +1,168 @@
+"""Shared pieces of the two browser-payload pages (hidden div, aggregates): controls, sizes,
+and the parsing every consumer does on data that came back from the browser."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import dcc, html
+
+import workload
+from components import figures
+from stores import codec
+from stores.codec import BadPayload
+
+# The three fruits the seed's consumers draw (seed 000, example 2: df_1, df_2, df_3).
+SHOWN_FRUITS = ("apples", "oranges", "figs")
+FRAME_COLUMNS = ("fruit", "x", "y", "amount", "revenue")
+
+
+def human(n: int | float) -> str:
+    if n < 1024:
+        return f"{int(n)} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KB"
+    return f"{n / 1024 / 1024:.2f} MB"
+
+
+def json_bytes(text: str) -> int:
+    return len(text.encode())
+
+
+def controls(ids, rows_choices=workload.ROW_CHOICES, rows=workload.DEFAULT_ROWS, extra=None) -> dbc.Row:
+    """Region dropdown and row-count radio: the inputs of the shared workload."""
+    cols = [
+        dbc.Col(
+            [
+                dbc.Label("Region", html_for=ids("region"), className="small mb-1"),
+                dcc.Dropdown(
+                    id=ids("region"),
+                    options=[{"label": r, "value": r} for r in workload.REGIONS],
+                    value=workload.REGIONS[0],
+                    clearable=False,
+                ),
+            ],
+            md=3,
+        ),
+        dbc.Col(
+            [
+                dbc.Label("Rows in the dataset", className="small mb-1"),
+                dbc.RadioItems(
+                    id=ids("rows"),
+                    options=[{"label": f"{n:,}", "value": n} for n in rows_choices],
+                    value=rows,
+                    inline=True,
+                    className="pl-rows",
+                ),
+            ],
+            md=5,
+        ),
+    ]
+    if extra is not None:
+        cols.append(dbc.Col(extra, md=4, className="text-md-end align-self-end"))
+    return dbc.Row(cols, className="g-2 mb-2 align-items-end")
+
+
+def frame(children, required=FRAME_COLUMNS) -> pd.DataFrame:
+    """The cleaned frame a hidden div holds; BadPayload when it is missing or malformed."""
+    if children in (None, ""):
+        raise BadPayload("the hidden div is empty: the producer has not answered yet")
+    return numbers(codec.frame_from_json(children, required=required), ("x", "y", "amount", "revenue"))
+
+
+def numbers(df: pd.DataFrame, columns) -> pd.DataFrame:
+    """df with `columns` checked to hold numbers only (browser data may hold anything)."""
+    for column in columns:
+        if column in df:
+            try:
+                df[column] = pd.to_numeric(df[column], errors="raise")
+            except (ValueError, TypeError):
+                raise BadPayload(f"column {column!r} must hold numbers only") from None
+    return df
+
+
+def aggregates(cleaned: pd.DataFrame) -> dict:
+    """Seed 000 example 2: what the consumers need, computed once by the producer."""
+    return {
+        "summary": codec.frame_to_json(workload.summary(cleaned)),
+        "binned": {fruit: codec.frame_to_json(workload.binned(cleaned, fruit)) for fruit in SHOWN_FRUITS},
+    }
+
+
+def aggregate_part(children, part: str, fruit: str | None = None) -> pd.DataFrame:
+    """One aggregate out of the shipped payload; BadPayload says what is wrong with it."""
+    if children in (None, ""):
+        raise BadPayload("the hidden div is empty: the producer has not answered yet")
+    try:
+        datasets = json.loads(children) if isinstance(children, str) else children
+    except json.JSONDecodeError as exc:
+        raise BadPayload(f"data is not valid JSON ({exc.msg} at character {exc.pos})") from None
+    except RecursionError:
+        raise BadPayload("data is nested too deeply") from None
+    if not isinstance(datasets, dict) or part not in datasets:
+        raise BadPayload(f"data must be an object with a {part!r} entry")
+    value = datasets[part]
+    if fruit is not None:
+        if not isinstance(value, dict) or fruit not in value:
+            raise BadPayload(f"data[{part!r}] lacks the fruit {fruit!r}")
+        value = value[fruit]
+    required = ("x", "y", "n") if part == "binned" else ("fruit", "rows", "revenue")
+    return numbers(codec.frame_from_json(value, required=required), [c for c in required if c != "fruit"])
+
+
+def summary_table(table: pd.DataFrame) -> dbc.Table:
+    shown = table.rename(columns={"mean_x": "mean x"})
+    for column in ("amount", "rows"):
+        if column in shown:
+            shown[column] = shown[column].map(lambda v: f"{int(v):,}")
+    if "revenue" in shown:
+        shown["revenue"] = shown["revenue"].map(lambda v: f"{v:,.0f}")
+    return dbc.Table.from_dataframe(shown, size="sm", striped=True, className="mb-0 pl-summary")
+
+
+def rejected(exc: BadPayload, where: str) -> dbc.Alert:
+    return dbc.Alert(
+        [html.B("Rejected data from the browser. "), f"{where}: {exc}. The server did not use it; change an input to recompute."],
+        color="danger",
+        className="small mb-0 pl-rejected",
+    )
+
+
+def rejected_figure(exc: BadPayload):
+    lines = textwrap.wrap(f"Rejected data from the browser: {exc}", 56)
+    return figures.empty("<br>".join(lines))
+
+
+def comparison(shipped: int, full: int, rows: int, kept: int) -> html.Div:
+    """Aggregates page: the bytes shipped next to the bytes the full frame would have been."""
+    share = shipped / full if full else 0.0
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Div(human(shipped), className="lab-metric-value good"),
+                    html.Div("aggregates shipped to the browser", className="lab-metric-label"),
+                ],
+                className="lab-metric",
+            ),
+            html.Div(
+                [
+                    html.Div(human(full), className="lab-metric-value bad"),
+                    html.Div(f"the full cleaned frame ({kept:,} rows) would be", className="lab-metric-label"),
+                ],
+                className="lab-metric",
+            ),
+            html.Div(
+                [
+                    html.Div(f"{share:.2%}", className="lab-metric-value"),
+                    html.Div(f"of the full frame, at {rows:,} rows", className="lab-metric-label"),
+                ],
+                className="lab-metric",
+            ),
+        ],
+        className="lab-metrics pl-compare",
+        **{"data-shipped": str(shipped), "data-full": str(full), "data-rows": str(rows)},
+    )

@@ -1,0 +1,119 @@
+"""Strategy metadata kept in dash.page_registry, and the header every strategy page shows."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import html
+
+GROUPS = {"guides": "From the guides", "beyond": "Beyond the guides"}
+_REQUIRED = ("lives", "multi_worker_safe", "shared_between_users", "survives_reload", "payload_growth")
+
+
+def strategy_meta(
+    slug: str,
+    title: str,
+    summary: str,
+    lives: str,
+    multi_worker_safe: bool,
+    shared_between_users: bool | str,
+    survives_reload: bool | str,
+    payload_growth: str,
+    pros: list[str],
+    cons: list[str],
+    seeds: list[str] = (),
+    group: str = "guides",
+) -> dict:
+    """The metadata a strategy page registers; the home page and the benchmark read it."""
+    if group not in GROUPS:
+        raise ValueError(f"group must be one of {list(GROUPS)}, got {group!r}")
+    if not pros or not cons:
+        raise ValueError(f"strategy {slug!r} needs at least one pro and one con")
+    return {
+        "slug": slug,
+        "title": title,
+        "summary": summary,
+        "lives": lives,
+        "multi_worker_safe": multi_worker_safe,
+        "shared_between_users": shared_between_users,
+        "survives_reload": survives_reload,
+        "payload_growth": payload_growth,
+        "pros": list(pros),
+        "cons": list(cons),
+        "seeds": list(seeds),
+        "group": group,
+    }
+
+
+def page_args(meta: dict, order: int) -> dict:
+    """Keyword arguments of dash.register_page for a strategy: path /<slug>, metadata under 'strategy'.
+
+    Pages call dash.register_page themselves: Dash imports a page module only if its
+    source contains the text "register_page".
+    """
+    return {"path": f"/{meta['slug']}", "name": meta["title"], "title": f"{meta['title']} · Dash State Lab", "order": order, "strategy": meta}
+
+
+def strategies() -> list[dict]:
+    """Every registered strategy's metadata, in page order."""
+    pages = sorted(dash.page_registry.values(), key=lambda p: (p.get("order") or 0, p["path"]))
+    return [p["strategy"] for p in pages if p.get("strategy")]
+
+
+def page_path(slug: str) -> str:
+    return dash.get_relative_path(f"/{slug}")
+
+
+def verdict(value, neutral: bool = False) -> html.Span:
+    """A yes / no / qualified badge for one catalogue cell; neutral where neither answer is better."""
+    if isinstance(value, bool) and neutral:
+        return dbc.Badge("yes" if value else "no", color="secondary", className="lab-verdict")
+    if value is True:
+        return dbc.Badge("yes", color="success", className="lab-verdict")
+    if value is False:
+        return dbc.Badge("no", color="danger", className="lab-verdict")
+    return dbc.Badge(str(value), color="warning", text_color="dark", className="lab-verdict")
+
+
+def header(meta: dict) -> html.Div:
+    facts = [
+        ("Data lives in", html.Span(meta["lives"])),
+        ("Multi-worker safe", verdict(meta["multi_worker_safe"])),
+        ("Shared between users", verdict(meta["shared_between_users"], neutral=True)),
+        ("Survives reload", verdict(meta["survives_reload"])),
+        ("Payload growth", html.Code(meta["payload_growth"])),
+    ]
+    return html.Div(
+        [
+            html.Div(GROUPS[meta["group"]], className="lab-eyebrow"),
+            html.H1(meta["title"], className="lab-title"),
+            html.P(meta["summary"], className="lead lab-lead"),
+            html.Div([html.Div([html.Div(k, className="lab-fact-key"), html.Div(v)], className="lab-fact") for k, v in facts], className="lab-facts"),
+        ],
+        className="lab-header",
+    )
+
+
+def explainer(meta: dict, what: str, when: str, when_not: str) -> dbc.Card:
+    """What, when to use, when not — plus the registered pros and cons."""
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.H5("In plain words"),
+                html.P(what),
+                dbc.Row(
+                    [
+                        dbc.Col([html.H6("Use it when"), html.P(when)], md=6),
+                        dbc.Col([html.H6("Avoid it when"), html.P(when_not)], md=6),
+                    ]
+                ),
+                dbc.Row(
+                    [
+                        dbc.Col(html.Ul([html.Li(p) for p in meta["pros"]], className="lab-pros"), md=6),
+                        dbc.Col(html.Ul([html.Li(c) for c in meta["cons"]], className="lab-cons"), md=6),
+                    ]
+                ),
+            ]
+        ),
+        className="lab-card mb-3",
+    )

@@ -1,0 +1,204 @@
+"""What one tab saw of a value kept in server memory: the evidence the global-variable page shows.
+
+A tab keeps its own history of (action, value, worker pid) in a dcc.Store; everything
+here derives the diagnosis from that history alone, so the explanation is built from
+measured pids, never from what the code "should" do.
+"""
+
+from __future__ import annotations
+
+import time
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+HISTORY_LIMIT = 60
+VALUE_LIMIT = 40
+NOTHING = "(nothing)"
+
+
+def bump(value) -> str:
+    """The next value to write: 'tab-3f1a-1' -> 'tab-3f1a-2', so consecutive writes differ."""
+    text = str(value or "value")
+    stem, _, number = text.rpartition("-")
+    if stem and number.isdigit():
+        return f"{stem}-{int(number) + 1}"
+    return f"{text}-2"
+
+
+def clean(value) -> str | None:
+    """What a tab may write: short text (the input is limited in the page, and again here)."""
+    return None if value in (None, "") else str(value)[:VALUE_LIMIT]
+
+
+def entry(action: str, value, pid: int) -> dict:
+    return {"action": action, "value": clean(value), "pid": pid, "t": round(time.time(), 3)}
+
+
+def _well_formed(h) -> bool:
+    return (
+        isinstance(h, dict)
+        and h.get("action") in ("set", "read")
+        and isinstance(h.get("pid"), int)
+        and (h.get("value") is None or isinstance(h.get("value"), str))
+    )
+
+
+def append(history, item: dict) -> list[dict]:
+    """The tab's history with item added; anything malformed from the browser is dropped."""
+    kept = [h for h in history if _well_formed(h)] if isinstance(history, list) else []
+    return (kept + [item])[-HISTORY_LIMIT:]
+
+
+def shown(value) -> str:
+    return NOTHING if value in (None, "") else repr(value)
+
+
+def analyse(history: list[dict]) -> dict:
+    """Count the reads that disagree with this tab's last write, and the values it never wrote."""
+    written: set = set()
+    last_write = None
+    reads = wrong = leaks = 0
+    pids: list[int] = []
+    copies: dict[int, object] = {}
+    findings: list[str] = []
+    for h in history:
+        pid, value = h["pid"], h["value"]
+        if pid not in pids:
+            pids.append(pid)
+        copies[pid] = value
+        if h["action"] == "set":
+            written.add(value)
+            last_write = h
+            continue
+        reads += 1
+        leaked = value not in (None, "") and value not in written
+        leaks += leaked
+        expected = last_write["value"] if last_write else None
+        if value == expected:
+            continue
+        wrong += 1
+        findings.append(_explain(last_write, h, leaked))
+    return {
+        "reads": reads,
+        "wrong": wrong,
+        "leaks": leaks,
+        "pids": pids,
+        "copies": copies,
+        "findings": findings,
+        "clicks": len(history),
+    }
+
+
+def _explain(write: dict | None, read: dict, leaked: bool) -> str:
+    got, reader = shown(read["value"]), read["pid"]
+    if leaked:
+        return (
+            f"Worker {reader} answered a read with {got}, a value this tab never wrote: another tab or user "
+            f"set it on that worker. The global is shared by every session the worker serves."
+        )
+    if write is None:
+        return f"This tab has not written anything, yet worker {reader} answered with {got}."
+    mine, writer = shown(write["value"]), write["pid"]
+    if writer != reader:
+        return (
+            f"You wrote {mine} on worker {writer}; worker {reader} answered the read and had {got} — "
+            f"its own copy of the global, which your write never reached."
+        )
+    return (
+        f"Worker {writer} took your {mine}, but when you read it back it held {got}: "
+        f"another session overwrote that worker's copy in between."
+    )
+
+
+def scoreboard(facts: dict, name: str) -> html.Div:
+    """Counters with data-* attributes (the browser tests read these)."""
+    cells = [
+        (facts["reads"], "reads", "Read clicks answered so far", ""),
+        (len(facts["pids"]), "workers", "Distinct worker processes that answered this tab", ""),
+        (
+            facts["wrong"],
+            "≠ last write",
+            "Reads that did not return the value this tab last wrote",
+            "bad" if facts["wrong"] else "good",
+        ),
+        (facts["leaks"], "not yours", "Reads that returned a value this tab never wrote", "bad" if facts["leaks"] else "good"),
+    ]
+    return html.Div(
+        [
+            html.Div(
+                [html.Div(str(value), className=f"lab-metric-value {tone}"), html.Div(label, className="lab-metric-label")],
+                className="lab-metric",
+                title=hint,
+            )
+            for value, label, hint, tone in cells
+        ],
+        className="lab-metrics gv-score",
+        **{
+            "data-name": name,
+            "data-clicks": str(facts["clicks"]),
+            "data-reads": str(facts["reads"]),
+            "data-wrong": str(facts["wrong"]),
+            "data-leaks": str(facts["leaks"]),
+            "data-pids": " ".join(str(p) for p in facts["pids"]),
+        },
+    )
+
+
+def history_table(history: list[dict], limit: int = 8) -> dbc.Table | html.Div:
+    if not history:
+        return html.Div("No clicks yet.", className="text-muted small")
+    written: set = set()
+    last = None
+    rows = []
+    for h in history:
+        if h["action"] == "set":
+            written.add(h["value"])
+            last = h["value"]
+            verdict = ""
+        else:
+            leaked = h["value"] not in (None, "") and h["value"] not in written
+            verdict = "leak" if leaked else ("ok" if h["value"] == last else "stale")
+        rows.append((h["action"], shown(h["value"]), h["pid"], verdict))
+    body = [
+        html.Tr(
+            [
+                html.Td(action),
+                html.Td(html.Code(value)),
+                html.Td(pid, className="gv-pid"),
+                html.Td(verdict, className=f"gv-{verdict}"),
+            ],
+            className="gv-row",
+        )
+        for action, value, pid, verdict in reversed(rows[-limit:])
+    ]
+    head = html.Thead(html.Tr([html.Th("click"), html.Th("value"), html.Th("worker pid"), html.Th("")]))
+    return dbc.Table([head, html.Tbody(body)], size="sm", className="gv-history mb-2")
+
+
+def diagnosis(facts: dict) -> html.Div:
+    """The 'what went wrong' panel, newest finding first."""
+    if facts["reads"] == 0:
+        return html.P("Write a value, then read it a few times.", className="text-muted small mb-0")
+    copies = html.Ul(
+        [
+            html.Li([html.Span(f"worker {pid}: ", className="gv-pid"), html.Code(shown(value))])
+            for pid, value in facts["copies"].items()
+        ],
+        className="small mb-2",
+    )
+    if not facts["findings"]:
+        verdict = html.P(
+            f"All {facts['reads']} reads returned what you last wrote, across {len(facts['pids'])} worker(s).",
+            className="small mb-2",
+        )
+        return html.Div([verdict, html.Div("Last value each worker reported to this tab:", className="small text-muted"), copies])
+    distinct = list(dict.fromkeys(reversed(facts["findings"])))  # newest first, each explanation once
+    newest = [html.Li(text) for text in distinct[:3]]
+    return html.Div(
+        [
+            html.Ul(newest, className="small mb-2 gv-findings"),
+            html.Div("Last value each worker reported to this tab — one copy per process:", className="small text-muted"),
+            copies,
+        ]
+    )

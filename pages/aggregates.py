@@ -1,0 +1,137 @@
+import json
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, callback, dcc, html, no_update
+
+import stores
+import workload
+from components import figures, instruments, payload, strategy
+from components.ids import Ids
+from components.source import source_panel
+from stores.codec import BadPayload
+
+META = strategy.strategy_meta(
+    slug="aggregates",
+    title="Aggregates up front",
+    summary="The same inputs and the same hidden div as the hidden-div page, but the producer computes what the "
+    "consumers will show — per-fruit binned means and a summary table — and ships only those. The payload stops "
+    "growing with the rows.",
+    lives="the browser's DOM (small aggregates)",
+    multi_worker_safe=True,
+    shared_between_users=False,
+    survives_reload=False,
+    payload_growth="O(bins × consumers): flat in rows",
+    pros=[
+        "Kilobytes instead of megabytes, down and up, whatever the row count.",
+        "No server-side state: any worker answers any consumer.",
+        "Consumers get ready-to-draw data and do almost no work.",
+    ],
+    cons=[
+        "The producer must know every view in advance: a new chart means a new aggregate.",
+        "No drill-down into individual rows without another round trip.",
+        "Still validated like any data that comes back from the browser.",
+    ],
+    seeds=["000", "002"],
+    group="guides",
+)
+dash.register_page(__name__, **strategy.page_args(META, order=40))
+ids = Ids(META["slug"])
+SLUG = META["slug"]
+
+
+def graph(name: str) -> dbc.Col:
+    return dbc.Col(
+        dcc.Graph(id=ids(name), figure=figures.empty("waiting for the producer…"), config={"displayModeBar": False}), md=6
+    )
+
+
+def layout(**_query):
+    demo = html.Div(
+        [
+            payload.controls(ids),
+            html.Div(id=ids("status"), className="small text-muted mb-1"),
+            html.Div(id=ids("error")),
+            html.Div(id=ids("compare"), className="mb-2"),
+            dcc.Loading(
+                [
+                    dbc.Row([graph(f"line-{fruit}") for fruit in payload.SHOWN_FRUITS[:2]], className="g-2"),
+                    dbc.Row([graph(f"line-{payload.SHOWN_FRUITS[2]}"), graph("bars")], className="g-2"),
+                    html.Div(id=ids("table"), className="pl-table"),
+                ],
+                overlay_style={"visibility": "visible", "opacity": 0.45},
+                delay_show=150,
+            ),
+            # The same hidden div as seed 000 example 2 — holding aggregates only.
+            html.Div(id=ids("data"), style={"display": "none"}),
+        ]
+    )
+    return html.Div(
+        [
+            strategy.header(META),
+            dbc.Row([dbc.Col(demo, lg=8), dbc.Col(instruments.panel(SLUG), lg=4)]),
+            strategy.explainer(
+                META,
+                what="Most apps never show every row: they show a line of means, a bar per category, a table of totals. "
+                "So the producer, which already holds the cleaned frame after the expensive step, computes those views "
+                "right there and puts only them in the hidden div. Each consumer still gets its input from the browser, "
+                "but a few kilobytes instead of the whole frame — compare the two numbers above at 100,000 rows, and "
+                "the instruments with the hidden-div page.",
+                when="You know what the consumers display and it is much smaller than the data: summaries, histograms, "
+                "binned series, top-N lists.",
+                when_not="Consumers need the individual rows (a scatter of every point, a filterable table) or the views "
+                "change faster than you can add aggregates: keep the frame on the server instead.",
+            ),
+            source_panel(__name__),
+        ]
+    )
+
+
+@callback(
+    Output(ids("data"), "children"),
+    Output(ids("compare"), "children"),
+    Output(ids("error"), "children"),
+    Input(ids("region"), "value"),
+    Input(ids("rows"), "value"),
+    running=[(Output(ids("status"), "children"), "Running the expensive step…", "")],
+)
+def clean_data(region, rows):
+    lab = stores.current()
+    try:
+        rows = workload.check_rows(rows)
+        cleaned = workload.expensive_step(rows, region, delay=lab.settings.compute_delay)
+    except workload.WorkloadError as exc:
+        return no_update, no_update, dbc.Alert(f"Cannot compute: {exc}", color="warning", className="small")
+    lab.count("compute", SLUG)
+    datasets = json.dumps(payload.aggregates(cleaned))  # only what the consumers will draw
+    full = cleaned.to_json(orient="split", index=False)  # measured for the comparison, never sent
+    shipped_bytes, full_bytes = payload.json_bytes(datasets), payload.json_bytes(full)
+    return datasets, payload.comparison(shipped_bytes, full_bytes, rows, len(cleaned)), None
+
+
+def line_consumer(fruit: str) -> None:
+    @callback(Output(ids(f"line-{fruit}"), "figure"), Input(ids("data"), "children"), prevent_initial_call=True)
+    def update_graph(jsonified_aggregates):
+        try:
+            points = payload.aggregate_part(jsonified_aggregates, "binned", fruit)
+        except BadPayload as exc:
+            return payload.rejected_figure(exc)
+        return figures.fruit_line(points, fruit)
+
+
+for shown_fruit in payload.SHOWN_FRUITS:
+    line_consumer(shown_fruit)
+
+
+@callback(
+    Output(ids("bars"), "figure"),
+    Output(ids("table"), "children"),
+    Input(ids("data"), "children"),
+    prevent_initial_call=True,
+)
+def update_summary(jsonified_aggregates):
+    try:
+        table = payload.aggregate_part(jsonified_aggregates, "summary")
+    except BadPayload as exc:
+        return payload.rejected_figure(exc), payload.rejected(exc, "The summary's input")
+    return figures.summary_bars(table), [html.H6("Summary by fruit", className="mt-2"), payload.summary_table(table)]

@@ -1,0 +1,227 @@
+import dash
+import dash_bootstrap_components as dbc
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html, no_update
+
+import stores
+import workload
+from components import instruments, quota, strategy
+from components.ids import Ids
+from components.source import source_panel
+from stores.codec import BadPayload
+
+META = strategy.strategy_meta(
+    slug="browser-store",
+    title="Browser store",
+    summary="dcc.Store keeps the data in the browser: in page memory, in sessionStorage or in localStorage. "
+    "Choose where, write, reload, open a new tab — and push the size past the browser's quota to see the write "
+    "fail without a word from dcc.Store.",
+    lives="the browser: memory, sessionStorage or localStorage",
+    multi_worker_safe=True,
+    shared_between_users=False,
+    survives_reload="session and local",
+    payload_growth="O(rows): down once, up per consumer",
+    pros=[
+        "No server state; any worker answers.",
+        "session / local keep the data across reloads (local across tabs and restarts).",
+        "A Store is a real component: no hidden div, no string juggling.",
+    ],
+    cons=[
+        "The data still travels up with every callback that uses it as Input or State.",
+        "sessionStorage and localStorage hold about 5 M characters; past that dcc.Store fails silently.",
+        "localStorage outlives the session: stale data comes back after a deploy, and anyone at the browser can edit it.",
+    ],
+    seeds=["003"],
+    group="guides",
+)
+dash.register_page(__name__, **strategy.page_args(META, order=30))
+ids = Ids(META["slug"])
+SLUG = META["slug"]
+
+
+def store_card(kind: str) -> dbc.Col:
+    facts = quota.SURVIVAL[kind]
+    return dbc.Col(
+        dbc.Card(
+            [
+                dbc.CardHeader([html.Code(f"storage_type='{kind}'"), html.Div(facts["where"], className="small text-muted")]),
+                dbc.CardBody(dcc.Loading(html.Div(id=ids(f"{kind}-view"), className="bs-view"), delay_show=300)),
+            ],
+            className=f"lab-card h-100 bs-card bs-{kind}",
+        ),
+        md=4,
+    )
+
+
+def layout(**_query):
+    controls = dbc.Row(
+        [
+            dbc.Col(
+                [
+                    dbc.Label("Write to", className="small mb-1"),
+                    dbc.RadioItems(
+                        id=ids("target"),
+                        options=[{"label": k, "value": k} for k in quota.KINDS],
+                        value="session",
+                        className="bs-target",
+                        inputClassName="btn-check",
+                        labelClassName="btn btn-outline-primary btn-sm",
+                        labelCheckedClassName="active",
+                    ),
+                ],
+                md=6,
+            ),
+            dbc.Col(
+                [
+                    dbc.Label("Region", className="small mb-1"),
+                    dcc.Dropdown(id=ids("region"), options=list(workload.REGIONS), value=workload.REGIONS[0], clearable=False),
+                ],
+                md=3,
+            ),
+            dbc.Col(
+                [
+                    dbc.Label("Rows in the dataset (≈ characters stored)", className="small mb-1 mt-2"),
+                    dbc.RadioItems(
+                        id=ids("rows"),
+                        options=[{"label": quota.rows_label(n), "value": n} for n in quota.ROW_CHOICES],
+                        value=quota.ROW_CHOICES[0],
+                        inline=True,
+                    ),
+                ],
+                md=12,
+            ),
+            dbc.Col(
+                [
+                    dbc.Button("Write to store", id=ids("write"), color="primary", className="me-2"),
+                    dbc.Button("Clear all three", id=ids("clear"), color="secondary", outline=True),
+                ],
+                md=12,
+                className="mt-1",
+            ),
+        ],
+        className="g-2 mb-2",
+    )
+    demo = html.Div(
+        [
+            controls,
+            html.Div(id=ids("status"), className="small text-muted"),
+            html.Div(id=ids("error")),
+            html.Div(dcc.Markdown(id=ids("verdict")), id=ids("verdict-box"), className="bs-verdict d-none"),
+            html.H6("What survives, as documented and as found in this browser", className="mt-2"),
+            dcc.Markdown(id=ids("table"), className="bs-table"),
+            html.H6("What each store holds now (a server callback reads each store as Input)"),
+            dbc.Row([store_card(kind) for kind in quota.KINDS], className="g-2 mb-2"),
+            *[dcc.Store(id=ids(kind), storage_type=kind) for kind in quota.KINDS],
+            dcc.Store(id=ids("attempt")),
+            dcc.Store(id=ids("boot"), data=True),
+            dcc.Store(id=ids("found")),
+            dcc.Store(id=ids("writes"), data={}),
+            dcc.Store(id=ids("claims"), data={k: {**quota.SURVIVAL[k], "key": ids(k)} for k in quota.KINDS}),
+        ]
+    )
+    return html.Div(
+        [
+            strategy.header(META),
+            dbc.Row([dbc.Col(demo, lg=8), dbc.Col(instruments.panel(SLUG), lg=4)]),
+            strategy.explainer(
+                META,
+                what="dcc.Store holds JSON in the browser. With storage_type='memory' it lives in the page and is gone on "
+                "reload; 'session' copies it to sessionStorage, which survives a reload of this tab but not a new tab; "
+                "'local' copies it to localStorage, shared by every tab of this site and kept after the browser closes. "
+                "Either way the data is sent back up with every callback that names the store as Input or State. "
+                "Web storage is small — about 5 M characters per site in Chromium, 2.5 M in Safari — and dcc.Store writes "
+                "to it without a try/catch: past the quota the browser throws, nothing is saved, and the page carries on "
+                "as if it had been. This page checks the browser after every write and tells you.",
+                when="Per-user state that is small: choices, filters, a selected id, a few hundred rows; 'local' for "
+                "preferences that should outlive the session.",
+                when_not="Anything that can reach megabytes, or data the user must not be able to read or edit: keep it on "
+                "the server and put only a key in the store (session cache, serverside).",
+            ),
+            source_panel(__name__),
+        ]
+    )
+
+
+@callback(
+    Output(ids("memory"), "data"),
+    Output(ids("session"), "data"),
+    Output(ids("local"), "data"),
+    Output(ids("attempt"), "data"),
+    Output(ids("error"), "children"),
+    Input(ids("write"), "n_clicks"),
+    State(ids("target"), "value"),
+    State(ids("rows"), "value"),
+    State(ids("region"), "value"),
+    prevent_initial_call=True,
+    running=[
+        (Output(ids("write"), "disabled"), True, False),
+        (Output(ids("status"), "children"), "Running the expensive step and sending the frame down…", ""),
+    ],
+)
+def write_store(_n, kind, rows, region):
+    lab = stores.current()
+    try:
+        kind, rows = quota.check_kind(kind), workload.check_rows(rows)
+        cleaned = workload.expensive_step(rows, region, delay=lab.settings.compute_delay)
+    except (workload.WorkloadError, BadPayload) as exc:
+        return no_update, no_update, no_update, no_update, dbc.Alert(f"Cannot write: {exc}", color="warning", className="small")
+    lab.count("compute", SLUG)
+    data = quota.envelope(cleaned, kind, rows, region)
+    written = [data if k == kind else no_update for k in quota.KINDS]
+    return *written, quota.attempt(data, ids(kind)), None
+
+
+def store_consumer(kind: str) -> None:
+    @callback(Output(ids(f"{kind}-view"), "children"), Input(ids(kind), "data"))
+    def show_store(data):
+        if data is None:
+            return quota.empty_view()
+        try:
+            facts, frame = quota.parse_stored(data)
+        except BadPayload as exc:
+            return quota.rejected(exc, kind)
+        return quota.stored_view(facts, workload.summary(frame))
+
+
+for store_kind in quota.KINDS:
+    store_consumer(store_kind)
+
+
+# All in the browser, no request: what web storage held when the page loaded...
+clientside_callback(
+    ClientsideFunction(namespace="browserStore", function_name="snapshot"),
+    Output(ids("found"), "data"),
+    Input(ids("boot"), "data"),
+    State(ids("memory"), "data"),
+    State(ids("claims"), "data"),
+)
+# ...whether the last write really reached it (dcc.Store does not say when it fails)...
+clientside_callback(
+    ClientsideFunction(namespace="browserStore", function_name="check"),
+    Output(ids("verdict"), "children"),
+    Output(ids("verdict-box"), "className"),
+    Output(ids("writes"), "data"),
+    Input(ids("attempt"), "data"),
+    State(ids("memory"), "data"),
+    State(ids("session"), "data"),
+    State(ids("local"), "data"),
+    State(ids("writes"), "data"),
+    prevent_initial_call=True,
+)
+# ...the table of claims against findings...
+clientside_callback(
+    ClientsideFunction(namespace="browserStore", function_name="table"),
+    Output(ids("table"), "children"),
+    Input(ids("found"), "data"),
+    Input(ids("writes"), "data"),
+    State(ids("claims"), "data"),
+)
+# ...and clearing all three stores (dcc.Store removes the keys from web storage).
+clientside_callback(
+    ClientsideFunction(namespace="browserStore", function_name="clear"),
+    Output(ids("memory"), "clear_data"),
+    Output(ids("session"), "clear_data"),
+    Output(ids("local"), "clear_data"),
+    Output(ids("writes"), "data", allow_duplicate=True),
+    Input(ids("clear"), "n_clicks"),
+    prevent_initial_call=True,
+)

@@ -1,0 +1,233 @@
+import os
+import time
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, callback, dcc, html
+from flask import g
+
+import stores
+import workload
+from components import figures, instruments, strategy
+from components.ids import Ids
+from components.serverstate import EXPECTED, ago, clock, empty_figure, problem
+from components.source import source_panel
+from stores.caching import memoize
+from stores.codec import frame_from_json, frame_to_json
+
+META = strategy.strategy_meta(
+    slug="cache-signal",
+    title="Cache + signal",
+    summary="One callback runs the expensive step through a memoized function on the shared flask-caching backend, "
+    "then sets a tiny signal; four graphs read the cached result. Each input value is computed once — for every "
+    "worker and every session.",
+    lives="server cache (flask-caching on Redis or files), shared by everyone",
+    multi_worker_safe=True,
+    shared_between_users=True,
+    survives_reload=True,
+    payload_growth="O(1) up (the signal), figures down",
+    pros=[
+        "the expensive step runs once per input value, whatever worker or session asks",
+        "later sessions get precomputed results instantly",
+        "the browser only holds a tiny signal; the frame never travels up",
+    ],
+    cons=[
+        "no stampede protection: two sessions asking at once both compute",
+        "shared by all users: wrong for per-user or per-session data",
+        "one cache entry per distinct argument: fine for a dropdown, not for free text",
+        "every read deserializes the whole value (JSON here: no pickle)",
+    ],
+    seeds=["000", "002", "004"],
+)
+dash.register_page(__name__, **strategy.page_args(META, order=50))
+ids = Ids(META["slug"])
+SLUG = META["slug"]
+KINDS = ("scatter", "line", "histogram2d", "histogram2dcontour")
+CACHE_SECONDS = 8 * 3600  # the seed's timeout
+
+
+# The "global store": computed at most once per region while cached; the cache is shared
+# by every worker (and every host in Redis mode). Values must be JSON: no pickle.
+@memoize(timeout=CACHE_SECONDS)
+def global_store(region):
+    lab = stores.current()
+    started = time.perf_counter()
+    cleaned = workload.expensive_step(workload.DEFAULT_ROWS, region, delay=lab.settings.compute_delay)
+    lab.count("compute", SLUG)
+    lab.store.incr(f"{SLUG}:computed:{region}")
+    g.cache_signal_computed = True  # tells `read` this call was a miss
+    return {
+        "frame": frame_to_json(cleaned),
+        "region": region,
+        "computed_at": time.time(),
+        "seconds": round(time.perf_counter() - started, 3),
+        "pid": os.getpid(),
+    }
+
+
+def read(region):
+    """The cached value for region, and whether this call had to compute it."""
+    region = workload.check_region(region)
+    g.cache_signal_computed = False
+    payload = global_store(region)
+    computed = g.pop("cache_signal_computed", False)
+    stores.current().count("miss" if computed else "hit", SLUG)
+    return payload, computed
+
+
+def region_stats(lab):
+    counts = " · ".join(str(lab.store.get_int(f"{SLUG}:computed:{r}")) for r in workload.REGIONS)
+    try:
+        cached = sum(global_store.cached(r) for r in workload.REGIONS)
+    except Exception:  # a readout: the cache backend's own errors (redis, OS) mean "unknown"
+        cached = "?"
+    return [
+        (f"times computed: {' · '.join(workload.REGIONS)}", counts),
+        ("regions in the cache", f"{cached} / {len(workload.REGIONS)}"),
+    ]
+
+
+instruments.register_stats(SLUG, region_stats)
+
+
+def _graph_card(kind):
+    return dbc.Col(
+        dbc.Card(
+            dcc.Loading(
+                dcc.Graph(
+                    id=ids(f"graph-{kind}"), figure=figures.empty("waiting for the signal", 260), config={"displaylogo": False}
+                ),
+                delay_show=300,
+            ),
+            className="lab-card mb-3",
+        ),
+        md=6,
+    )
+
+
+# A function, not a value: Dash registers this module in sys.modules only after running it,
+# and source_panel reads the module from there.
+def layout(**_query):
+    return html.Div(
+        [
+            strategy.header(META),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        [
+                            dbc.Card(
+                                dbc.CardBody(
+                                    [
+                                        dbc.Row(
+                                            [
+                                                dbc.Col(
+                                                    [
+                                                        dbc.Label("Region (the memoized argument)", html_for=ids("region")),
+                                                        dcc.Dropdown(
+                                                            id=ids("region"),
+                                                            options=list(workload.REGIONS),
+                                                            value=workload.REGIONS[0],
+                                                            clearable=False,
+                                                        ),
+                                                    ],
+                                                    md=5,
+                                                ),
+                                                dbc.Col(
+                                                    dcc.Loading(html.Div(id=ids("readout"), className="lab-readout"), type="dot"),
+                                                    md=7,
+                                                ),
+                                            ],
+                                            className="g-3 align-items-end",
+                                        ),
+                                        html.P(
+                                            [
+                                                "First time a region is picked anywhere: the expensive step runs once (",
+                                                html.Em("miss"),
+                                                "). After that, in this tab, another tab or another browser: instant (",
+                                                html.Em("hit"),
+                                                "). Watch ",
+                                                html.Em("expensive step ran"),
+                                                " in the instruments stay at one per region.",
+                                            ],
+                                            className="small text-muted mt-3 mb-0",
+                                        ),
+                                        # The signal: just the region, set when the value is in the cache.
+                                        dcc.Store(id=ids("signal")),
+                                    ]
+                                ),
+                                className="lab-card mb-3",
+                            ),
+                            dbc.Row([_graph_card(kind) for kind in KINDS], className="g-3"),
+                        ],
+                        lg=8,
+                    ),
+                    dbc.Col(instruments.panel(SLUG), lg=4),
+                ]
+            ),
+            strategy.explainer(
+                META,
+                what="flask-caching's memoize stores a function's result in a cache every worker can reach, keyed by its "
+                "arguments. One callback calls it (computing on a miss) and then writes the region into a small dcc.Store "
+                "— the signal. The four graph callbacks fire on the signal and call the same function, which by then is a "
+                "cache hit. Nothing big travels through the browser. Caveat: flask-caching has no stampede protection — "
+                "two sessions picking a new region at the same moment both compute it. The serverside page fixes that with "
+                "single-flight (one computation per key across all workers, the others wait for it).",
+                when="A few distinct inputs (a dropdown), an expensive step whose result is the same for everyone, many "
+                "viewers: the first one pays, everyone after gets it instantly.",
+                when_not="The data differs per user or session (use session-cache), inputs are unbounded (free text, "
+                "timestamps), or results must never be computed twice at once (use single-flight).",
+            ),
+            source_panel(__name__),
+        ]
+    )
+
+
+@callback(
+    Output(ids("signal"), "data"),
+    Output(ids("readout"), "children"),
+    Input(ids("region"), "value"),
+    running=[(Output(ids("region"), "disabled"), True, False)],
+)
+def compute_value(region):
+    started = time.perf_counter()
+    try:
+        payload, computed = read(region)
+    except EXPECTED as exc:
+        return None, problem(exc)
+    ms = (time.perf_counter() - started) * 1000
+    if computed:
+        text = [
+            html.Strong(f"{region}: computed now"),
+            f" in {ms / 1000:.2f} s by worker {payload['pid']} ",
+            dbc.Badge("cache miss", color="warning", text_color="dark"),
+        ]
+    else:
+        text = [
+            html.Strong(f"{region}: from the cache"),
+            f" in {ms:.0f} ms ",
+            dbc.Badge("cache hit", color="success"),
+            html.Div(
+                f"computed {ago(payload['computed_at'])} ({clock(payload['computed_at'])}) by worker "
+                f"{payload['pid']} in {payload['seconds']:.2f} s",
+                className="small text-muted",
+            ),
+        ]
+    return {"region": region}, html.Div(text, id=ids("verdict"), **{"data-computed": "yes" if computed else "no"})
+
+
+def _graph_callback(kind):
+    @callback(Output(ids(f"graph-{kind}"), "figure"), Input(ids("signal"), "data"))
+    def draw(signal):
+        if not signal:
+            return figures.empty("waiting for the signal", 260)
+        try:
+            payload, _ = read(signal.get("region") if isinstance(signal, dict) else signal)
+            return figures.cache_graph(kind, frame_from_json(payload["frame"]))
+        except EXPECTED as exc:
+            return empty_figure(f"{type(exc).__name__}: {exc}", 260)
+
+    return draw
+
+
+for _kind in KINDS:
+    _graph_callback(_kind)

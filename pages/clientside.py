@@ -1,0 +1,216 @@
+import dash
+import dash_bootstrap_components as dbc
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
+
+import workload
+from components import beyond, figures, instruments, strategy
+from components.ids import Ids
+from components.source import source_panel
+
+META = strategy.strategy_meta(
+    slug="clientside",
+    title="Clientside callbacks on data loaded once",
+    summary="One server callback ships the dataset to the browser; every filter and aggregate after that runs "
+    "in JavaScript in the tab — zero server requests per interaction, until the data is too big for the tab.",
+    lives="browser memory (dcc.Store) + JavaScript",
+    multi_worker_safe=True,
+    shared_between_users=False,
+    survives_reload=False,
+    payload_growth="O(rows) once, then 0 per interaction",
+    pros=[
+        "No request, no worker, no latency per interaction: the tab answers by itself",
+        "The server does one cheap job per page load and nothing after",
+        "Scales with the number of users for free: their browsers do the work",
+    ],
+    cons=[
+        "The whole dataset crosses the network and sits in every tab's memory",
+        "Logic written twice (Python for the server, JavaScript here) and harder to test",
+        "Stops scaling with the data: download, parse and memory grow with rows; phones give up first",
+        "Everything in the browser is visible to the user: no secrets, no per-user filtering",
+    ],
+    group="beyond",
+)
+dash.register_page(__name__, **strategy.page_args(META, order=130))
+ids = Ids(META["slug"])
+ROWS = (1_000, 10_000, 100_000, 300_000)
+SWEEP = list(ROWS)
+
+
+def layout(**_query):
+    demo = dbc.Card(
+        dbc.CardBody(
+            [
+                html.Div(
+                    [
+                        html.Div(
+                            [
+                                dbc.Label("Rows", html_for=ids("rows"), className="small mb-1"),
+                                dbc.Select(id=ids("rows"), options=beyond.row_options(ROWS), value=str(workload.DEFAULT_ROWS)),
+                            ],
+                            className="beyond-control",
+                        ),
+                        dbc.Button("Load into the browser", id=ids("load"), color="primary", className="align-self-end"),
+                        dbc.Button(
+                            "Measure every size",
+                            id=ids("sweep"),
+                            color="secondary",
+                            outline=True,
+                            className="align-self-end",
+                            title="Load 1,000 → 300,000 rows one after another and record each",
+                        ),
+                    ],
+                    className="beyond-controls",
+                ),
+                dcc.Store(id=ids("request")),
+                dcc.Store(id=ids("data")),
+                dcc.Store(id=ids("sweep-plan"), data=SWEEP),
+                dcc.Loading(html.Div(id=ids("loaded"), className="small mt-2"), type="dot", delay_show=200),
+                html.Div(
+                    [
+                        html.Div(
+                            [
+                                dbc.Label("Region", className="small mb-1"),
+                                dbc.Checklist(
+                                    id=ids("region"),
+                                    inline=True,
+                                    value=list(workload.REGIONS),
+                                    options=[{"label": r, "value": r} for r in workload.REGIONS],
+                                ),
+                            ],
+                            className="beyond-control",
+                        ),
+                        html.Div(
+                            [
+                                dbc.Label("Fruit (trend)", html_for=ids("fruit"), className="small mb-1"),
+                                dbc.Select(
+                                    id=ids("fruit"), value="apples", options=[{"label": f, "value": f} for f in workload.FRUITS]
+                                ),
+                            ],
+                            className="beyond-control",
+                        ),
+                        html.Div(
+                            [
+                                dbc.Label("x range", className="small mb-1"),
+                                dcc.RangeSlider(
+                                    id=ids("xrange"),
+                                    min=0,
+                                    max=100,
+                                    step=5,
+                                    value=[0, 100],
+                                    marks={v: str(v) for v in range(0, 101, 25)},
+                                ),
+                            ],
+                            className="beyond-control beyond-control-wide",
+                        ),
+                    ],
+                    className="beyond-controls mt-2",
+                ),
+                html.Div(id=ids("timing"), className="small text-muted"),
+                dbc.Row(
+                    [
+                        dbc.Col(
+                            dcc.Graph(
+                                id=ids("bars"), figure=figures.empty("Load data first", 260), config={"displayModeBar": False}
+                            ),
+                            md=6,
+                        ),
+                        dbc.Col(
+                            dcc.Graph(
+                                id=ids("trend"), figure=figures.empty("Load data first", 260), config={"displayModeBar": False}
+                            ),
+                            md=6,
+                        ),
+                    ],
+                    className="g-2",
+                ),
+                html.Hr(className="my-2"),
+                html.H6("Where it stops scaling — measured in this tab"),
+                dbc.Row(
+                    [
+                        dbc.Col(html.Div("Nothing loaded yet.", id=ids("scaling"), className="small"), md=7),
+                        dbc.Col(
+                            dcc.Graph(
+                                id=ids("scaling-chart"),
+                                figure=figures.empty("Load a few sizes (or measure every size)", 260),
+                                config={"displayModeBar": False},
+                            ),
+                            md=5,
+                        ),
+                    ],
+                    className="g-2",
+                ),
+            ]
+        ),
+        className="lab-card mb-3",
+    )
+    return html.Div(
+        [
+            strategy.header(META),
+            dbc.Row([dbc.Col(demo, lg=8), dbc.Col(instruments.panel(META["slug"]), lg=4)]),
+            strategy.explainer(
+                META,
+                what="“Load” runs one server callback that sends the raw rows (compact columns, categories as codes) "
+                "into a dcc.Store. The region, fruit and x-range controls feed a clientside callback — JavaScript in "
+                "assets/clientside.js — that filters and aggregates those rows in the tab and draws both charts. The "
+                "instruments on the right log no request for any of those interactions. The table below records, per "
+                "row count, what that one load cost: bytes, time until the data was usable, the JavaScript heap, and "
+                "how long one interaction then takes.",
+                when="The data is modest (up to some tens of thousands of rows), the same for the whole session, and "
+                "the interactions are many and simple — filters, sorts, sums.",
+                when_not="The data is large, private per row, or the computation needs Python libraries: keep it on "
+                "the server and send results (see the server-side store), or send only aggregates.",
+            ),
+            source_panel(__name__),
+        ]
+    )
+
+
+# A click asks for one size; "measure every size" asks for the first of the plan and
+# the measuring callback asks for the next one when each load has been measured.
+clientside_callback(
+    ClientsideFunction(namespace="clientside", function_name="requestLoad"),
+    Output(ids("request"), "data"),
+    Input(ids("load"), "n_clicks"),
+    Input(ids("sweep"), "n_clicks"),
+    State(ids("rows"), "value"),
+    State(ids("sweep-plan"), "data"),
+    prevent_initial_call=True,
+)
+
+
+@callback(
+    Output(ids("data"), "data"), Output(ids("loaded"), "children"), Input(ids("request"), "data"), prevent_initial_call=True
+)
+def load(request):
+    try:
+        rows = workload.check_rows((request or {}).get("rows"))
+    except (workload.WorkloadError, AttributeError) as exc:
+        return None, dbc.Alert(f"Cannot load: {exc}", color="warning", className="py-2 mb-0")
+    if rows not in ROWS:
+        return None, dbc.Alert(
+            f"This page loads {', '.join(f'{n:,}' for n in ROWS)} rows, not {rows:,}.", color="warning", className="py-2 mb-0"
+        )
+    return beyond.columnar(rows), f"Sent {rows:,} rows to this tab; everything below now runs in the browser."
+
+
+# Record what that load cost, measured by the browser.
+clientside_callback(
+    ClientsideFunction(namespace="clientside", function_name="measureLoad"),
+    Output(ids("scaling"), "children"),
+    Output(ids("scaling-chart"), "figure"),
+    Input(ids("data"), "data"),
+    State(ids("request"), "data"),
+    State(ids("fruit"), "value"),
+)
+
+# Every interaction: filter and aggregate in the tab. No request leaves it.
+clientside_callback(
+    ClientsideFunction(namespace="clientside", function_name="explore"),
+    Output(ids("bars"), "figure"),
+    Output(ids("trend"), "figure"),
+    Output(ids("timing"), "children"),
+    Input(ids("data"), "data"),
+    Input(ids("region"), "value"),
+    Input(ids("fruit"), "value"),
+    Input(ids("xrange"), "value"),
+)

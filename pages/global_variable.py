@@ -1,0 +1,204 @@
+import os
+import secrets
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+
+from components import instruments, strategy, worker_state
+from components.ids import Ids
+from components.source import source_panel
+
+META = strategy.strategy_meta(
+    slug="global-variable",
+    title="Global variable",
+    summary="A callback assigns a module-level variable and another callback reads it. It looks fine on a laptop "
+    "with one process; on this 4-worker server every worker keeps its own copy, and every user shares them.",
+    lives="each worker process's memory",
+    multi_worker_safe=False,
+    shared_between_users="by accident: the bug",
+    survives_reload="by accident",
+    payload_growth="O(1): just the value",
+    pros=[
+        "No code to write: a variable is the first thing anyone tries.",
+        "Reading a constant global loaded at start-up is fine.",
+    ],
+    cons=[
+        "Each worker has its own copy: a read answered by another worker returns another value.",
+        "Every session on a worker shares its copy: one user's value shows up for the next.",
+        "Lost on every worker restart; impossible to scale to several hosts.",
+    ],
+    seeds=["000", "002", "003"],
+    group="guides",
+)
+dash.register_page(__name__, **strategy.page_args(META, order=10))
+ids = Ids(META["slug"])
+
+# THE BUG under study: one copy of this per worker process, shared by every user of that process.
+shared_value = None
+
+
+def side(prefix: str, title: str, badge: dbc.Badge, hint: str, name: str) -> dbc.Card:
+    return dbc.Card(
+        [
+            dbc.CardHeader([html.Span(title, className="fw-semibold me-2"), badge]),
+            dbc.CardBody(
+                [
+                    html.P(hint, className="small text-muted"),
+                    dbc.InputGroup(
+                        [
+                            dbc.Input(id=ids(f"{prefix}value"), value=name, maxLength=40, debounce=False),
+                            dbc.Button("Set", id=ids(f"{prefix}set"), color="primary"),
+                            dbc.Button("Read", id=ids(f"{prefix}read"), color="secondary"),
+                        ],
+                        size="sm",
+                        className="mb-2",
+                    ),
+                    html.Div("Set a value, then Read it a few times.", id=ids(f"{prefix}result"), className="gv-result"),
+                    html.Div(id=ids(f"{prefix}score")),
+                    html.Div(id=ids(f"{prefix}table")),
+                    html.H6("What went wrong" if not prefix else "Why it holds", className="mt-2"),
+                    html.Div(id=ids(f"{prefix}diagnosis"), className="gv-diagnosis"),
+                    dcc.Store(id=ids(f"{prefix}history"), data=[]),
+                ]
+            ),
+        ],
+        className=f"lab-card mb-3 gv-side gv-{'safe' if prefix else 'broken'}",
+    )
+
+
+def layout(**_query):
+    name = f"tab-{secrets.token_hex(2)}-1"  # a fresh name per load, so two tabs are told apart
+    demo = html.Div(
+        [
+            dbc.Alert(
+                [
+                    "Open this page in a second tab (or another browser) and press ",
+                    html.B("Read"),
+                    " there: it will show the value this tab wrote. Every answer shows the worker pid that produced it.",
+                ],
+                color="light",
+                className="small py-2",
+            ),
+            dbc.Row(
+                [
+                    dbc.Col(
+                        side(
+                            "",
+                            "Broken: module global",
+                            dbc.Badge("global shared_value", color="danger"),
+                            "Set assigns a module-level variable in whichever worker answers; Read returns that worker's copy.",
+                            name,
+                        ),
+                        md=6,
+                    ),
+                    dbc.Col(
+                        [
+                            side(
+                                "safe-",
+                                "Correct: value in a dcc.Store",
+                                dbc.Badge("dcc.Store", color="success"),
+                                "Set sends the value back to this tab's dcc.Store; Read gets it from the tab as State.",
+                                name,
+                            ),
+                            dcc.Store(id=ids("safe-store")),
+                        ],
+                        md=6,
+                    ),
+                ]
+            ),
+        ]
+    )
+    return html.Div(
+        [
+            strategy.header(META),
+            dbc.Row([dbc.Col(demo, lg=8), dbc.Col(instruments.panel(META["slug"]), lg=4)]),
+            strategy.explainer(
+                META,
+                what="A module-level variable lives in the memory of one Python process. gunicorn runs this site with 4 worker "
+                "processes and hands each request to whichever one is free, so Set changes the copy inside one worker and the "
+                "next Read may be answered by a worker that never saw it. And because all users' requests land on the same few "
+                "workers, a value one user writes is what the next user reads. Even with a single worker the leak between users "
+                "stays. The fix is to keep callbacks pure: reassign to a local variable inside the callback "
+                "(seed 000's filtered_df = df[df.c == value]) and send anything that must outlive the request back to the "
+                "browser (dcc.Store, right) or to a shared server store.",
+                when="Only for read-only values set at start-up: a lookup table, a loaded model, configuration. Reading a "
+                "global never breaks; changing it does.",
+                when_not="For anything a callback changes: per-user choices, intermediate results, caches, counters. It fails "
+                "silently on several workers and leaks between users on one.",
+            ),
+            source_panel(__name__),
+        ]
+    )
+
+
+def said(item: dict) -> html.Div:
+    return html.Div(
+        [
+            dbc.Badge(f"worker {item['pid']}", color="dark", className="me-2"),
+            "wrote " if item["action"] == "set" else "read ",
+            html.Code(worker_state.shown(item["value"])),
+        ],
+        **{"data-pid": str(item["pid"]), "data-action": item["action"], "data-value": str(item["value"])},
+    )
+
+
+def report(item: dict, history: list[dict], name: str, value) -> tuple:
+    """What both versions show; after a write the input moves on to the next value."""
+    facts = worker_state.analyse(history)
+    following = worker_state.bump(value) if item["action"] == "set" else no_update
+    return (
+        said(item),
+        history,
+        worker_state.scoreboard(facts, name),
+        worker_state.history_table(history),
+        worker_state.diagnosis(facts),
+        following,
+    )
+
+
+@callback(
+    Output(ids("result"), "children"),
+    Output(ids("history"), "data"),
+    Output(ids("score"), "children"),
+    Output(ids("table"), "children"),
+    Output(ids("diagnosis"), "children"),
+    Output(ids("value"), "value"),
+    Input(ids("set"), "n_clicks"),
+    Input(ids("read"), "n_clicks"),
+    State(ids("value"), "value"),
+    State(ids("history"), "data"),
+    prevent_initial_call=True,
+)
+def use_global(_set, _read, value, history):
+    global shared_value
+    if ctx.triggered_id == ids("set"):
+        shared_value = worker_state.clean(value)  # do not do this: only this worker's copy changes, and every user sees it
+        item = worker_state.entry("set", value, os.getpid())
+    else:
+        item = worker_state.entry("read", shared_value, os.getpid())
+    return report(item, worker_state.append(history, item), "broken", value)
+
+
+@callback(
+    Output(ids("safe-result"), "children"),
+    Output(ids("safe-history"), "data"),
+    Output(ids("safe-score"), "children"),
+    Output(ids("safe-table"), "children"),
+    Output(ids("safe-diagnosis"), "children"),
+    Output(ids("safe-value"), "value"),
+    Output(ids("safe-store"), "data"),
+    Input(ids("safe-set"), "n_clicks"),
+    Input(ids("safe-read"), "n_clicks"),
+    State(ids("safe-value"), "value"),
+    State(ids("safe-store"), "data"),
+    State(ids("safe-history"), "data"),
+    prevent_initial_call=True,
+)
+def use_store(_set, _read, value, stored, history):
+    if ctx.triggered_id == ids("safe-set"):
+        stored = worker_state.clean(value)  # a local name: the new value leaves the function only as the Store's output
+        item = worker_state.entry("set", value, os.getpid())
+    else:
+        item = worker_state.entry("read", stored, os.getpid())
+    return *report(item, worker_state.append(history, item), "safe", value), stored

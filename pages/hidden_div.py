@@ -1,0 +1,161 @@
+import dash
+import dash_bootstrap_components as dbc
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html, no_update
+
+import stores
+import workload
+from components import figures, instruments, payload, strategy
+from components.ids import Ids
+from components.source import source_panel
+from stores.codec import BadPayload
+
+META = strategy.strategy_meta(
+    slug="hidden-div",
+    title="Hidden div",
+    summary="One callback runs the expensive step and writes the cleaned frame as JSON into a hidden html.Div; "
+    "every other callback takes that div's children as Input. Safe on any number of workers — at the price of "
+    "shipping the whole frame down once and up once per consumer.",
+    lives="the browser's DOM (sent down and back up)",
+    multi_worker_safe=True,
+    shared_between_users=False,
+    survives_reload=False,
+    payload_growth="O(rows): down once, up per consumer",
+    pros=[
+        "Nothing on the server: any worker can answer any consumer.",
+        "Each session has its own copy; nothing to clean up.",
+        "The expensive step runs once per input change, not once per consumer.",
+    ],
+    cons=[
+        "The frame crosses the network 1 + N times per interaction (N consumers) and grows with the rows.",
+        "JSON encoding and parsing on every request; the browser keeps the whole frame in the DOM.",
+        "The data comes back from the browser: it must be validated like any user input.",
+    ],
+    seeds=["000", "002", "003"],
+    group="guides",
+)
+dash.register_page(__name__, **strategy.page_args(META, order=20))
+ids = Ids(META["slug"])
+SLUG = META["slug"]
+
+
+def graph(name: str) -> dbc.Col:
+    return dbc.Col(
+        dcc.Graph(id=ids(name), figure=figures.empty("waiting for the producer…"), config={"displayModeBar": False}), md=6
+    )
+
+
+def layout(**_query):
+    tamper = dbc.Button(
+        "Send malformed data",
+        id=ids("tamper"),
+        size="sm",
+        color="danger",
+        outline=True,
+        title="Replace the hidden div's JSON with a malformed frame, as a tampering client could",
+    )
+    demo = html.Div(
+        [
+            payload.controls(ids, extra=tamper),
+            html.Div(id=ids("status"), className="small text-muted mb-1"),
+            html.Div(id=ids("error")),
+            dcc.Markdown(id=ids("size"), className="pl-size small"),
+            dcc.Loading(
+                [
+                    dbc.Row([graph(f"scatter-{fruit}") for fruit in payload.SHOWN_FRUITS[:2]], className="g-2"),
+                    dbc.Row(
+                        [
+                            graph(f"scatter-{payload.SHOWN_FRUITS[2]}"),
+                            dbc.Col(html.Div(id=ids("table"), className="pl-table"), md=6),
+                        ],
+                        className="g-2",
+                    ),
+                ],
+                overlay_style={"visibility": "visible", "opacity": 0.45},
+                delay_show=150,
+            ),
+            # The seed's hidden div: the cleaned frame as JSON, never shown.
+            html.Div(id=ids("data"), style={"display": "none"}),
+            dcc.Store(id=ids("sizes"), data={}),
+            dcc.Store(id=ids("consumers"), data=len(payload.SHOWN_FRUITS) + 1),
+        ]
+    )
+    return html.Div(
+        [
+            strategy.header(META),
+            dbc.Row([dbc.Col(demo, lg=8), dbc.Col(instruments.panel(SLUG), lg=4)]),
+            strategy.explainer(
+                META,
+                what="The producer turns its DataFrame into a JSON string and returns it as the children of a div styled "
+                "display:none. Dash keeps that string in the browser; each consumer names the div's children as Input, so the "
+                "renderer sends the whole string back up with every consumer request, and the consumer parses it again. "
+                "Watch the instruments: one request down with the frame, then one request up per consumer, each carrying "
+                "the frame. Ten times the rows, ten times the bytes, four times over. dcc.Store(storage_type='memory') is "
+                "the same idea with a proper component.",
+                when="The shared result is small (kilobytes), the consumers are few, and you want no server-side state at all.",
+                when_not="The frame is large or grows with the data: compute aggregates up front, or keep the frame on the "
+                "server and ship a key (session cache, serverside).",
+            ),
+            source_panel(__name__),
+        ]
+    )
+
+
+@callback(
+    Output(ids("data"), "children"),
+    Output(ids("error"), "children"),
+    Input(ids("region"), "value"),
+    Input(ids("rows"), "value"),
+    running=[(Output(ids("status"), "children"), "Running the expensive step…", "")],
+)
+def clean_data(region, rows):
+    lab = stores.current()
+    try:
+        cleaned = workload.expensive_step(workload.check_rows(rows), region, delay=lab.settings.compute_delay)
+    except workload.WorkloadError as exc:
+        return no_update, dbc.Alert(f"Cannot compute: {exc}", color="warning", className="small")
+    lab.count("compute", SLUG)
+    return cleaned.to_json(orient="split", index=False), None  # the whole cleaned frame, as the seed does
+
+
+def scatter_consumer(fruit: str) -> None:
+    @callback(Output(ids(f"scatter-{fruit}"), "figure"), Input(ids("data"), "children"), prevent_initial_call=True)
+    def update_graph(jsonified_cleaned_data):
+        try:
+            dff = payload.frame(jsonified_cleaned_data)
+        except BadPayload as exc:
+            return payload.rejected_figure(exc)
+        return figures.fruit_scatter(dff, fruit)
+
+
+for shown_fruit in payload.SHOWN_FRUITS:
+    scatter_consumer(shown_fruit)
+
+
+@callback(Output(ids("table"), "children"), Input(ids("data"), "children"), prevent_initial_call=True)
+def update_table(jsonified_cleaned_data):
+    try:
+        dff = payload.frame(jsonified_cleaned_data)
+    except BadPayload as exc:
+        return payload.rejected(exc, "The summary table's input")
+    return [html.H6("Summary by fruit", className="mt-2"), payload.summary_table(workload.summary(dff))]
+
+
+# In the browser, no request: how big the hidden div is, and how that grew with the rows in this tab.
+clientside_callback(
+    ClientsideFunction(namespace="hiddenDiv", function_name="size"),
+    Output(ids("size"), "children"),
+    Output(ids("sizes"), "data"),
+    Input(ids("data"), "children"),
+    State(ids("rows"), "value"),
+    State(ids("sizes"), "data"),
+    State(ids("consumers"), "data"),
+    prevent_initial_call=True,
+)
+
+# What a tampering client could send: the consumers must answer with a clear message, not a 500.
+clientside_callback(
+    ClientsideFunction(namespace="hiddenDiv", function_name="tamper"),
+    Output(ids("data"), "children", allow_duplicate=True),
+    Input(ids("tamper"), "n_clicks"),
+    prevent_initial_call=True,
+)

@@ -1,0 +1,197 @@
+import dash
+import dash_bootstrap_components as dbc
+from dash import (
+    ClientsideFunction,
+    Input,
+    Output,
+    Patch,
+    State,
+    callback,
+    clientside_callback,
+    ctx,
+    dash_table,
+    dcc,
+    html,
+    no_update,
+)
+
+from components import beyond, figures, instruments, strategy
+from components.ids import Ids
+from components.source import source_panel
+
+META = strategy.strategy_meta(
+    slug="patch",
+    title="Partial updates with Patch",
+    summary="Append rows to a chart and a table by sending only the new rows: dash.Patch describes the change, "
+    "the browser applies it to what it already shows. Switch to a full re-send and watch the bytes grow.",
+    lives="browser (the figure and table props)",
+    multi_worker_safe=True,
+    shared_between_users=False,
+    survives_reload=False,
+    payload_growth="O(new rows) down; State still goes up whole",
+    pros=[
+        "Response bytes follow the change, not the size of what is already on screen",
+        "Plain Dash (2.9+): no extra store, no server memory",
+        "Works for any prop: figure traces, layout, table rows, children",
+    ],
+    cons=[
+        "Only server → browser shrinks: a Store or figure used as Input/State is still sent up whole",
+        "The server must know the current shape (here: a row count kept in the browser) to describe the change",
+        "Concurrent patches to the same prop apply in arrival order; a lost response leaves the view out of sync",
+    ],
+    group="beyond",
+)
+dash.register_page(__name__, **strategy.page_args(META, order=120))
+ids = Ids(META["slug"])
+BATCHES = (100, 1_000, 5_000)
+EMPTY = beyond.appended(0, 0)
+
+
+def layout(**_query):
+    demo = dbc.Card(
+        dbc.CardBody(
+            [
+                html.Div(
+                    [
+                        html.Div(
+                            [
+                                dbc.Label("Send", className="small mb-1"),
+                                dbc.RadioItems(
+                                    id=ids("mode"),
+                                    value="patch",
+                                    inline=True,
+                                    options=[
+                                        {"label": "Patch (new rows only)", "value": "patch"},
+                                        {"label": "Full re-send", "value": "full"},
+                                    ],
+                                ),
+                            ],
+                            className="beyond-control",
+                        ),
+                        html.Div(
+                            [
+                                dbc.Label("Rows per click", html_for=ids("batch"), className="small mb-1"),
+                                dbc.Select(
+                                    id=ids("batch"), value="1000", options=[{"label": f"{n:,}", "value": str(n)} for n in BATCHES]
+                                ),
+                            ],
+                            className="beyond-control",
+                        ),
+                        html.Div(
+                            [
+                                dbc.Button("Append rows", id=ids("append"), color="primary", className="me-2"),
+                                dbc.Button("Reset", id=ids("reset"), color="secondary", outline=True),
+                            ],
+                            className="align-self-end",
+                        ),
+                    ],
+                    className="beyond-controls",
+                ),
+                dcc.Store(id=ids("count"), data=0),
+                dcc.Store(id=ids("last")),
+                html.Div(id=ids("alert")),
+                html.Div(id=ids("verdict"), className="small mt-2 mb-1"),
+                dbc.Row(
+                    [
+                        dbc.Col(
+                            dcc.Graph(id=ids("graph"), figure=beyond.stream_figure(EMPTY), config={"displayModeBar": False}), md=6
+                        ),
+                        dbc.Col(
+                            dcc.Graph(
+                                id=ids("bytes"),
+                                figure=figures.empty("Click “Append rows” in both modes", 300),
+                                config={"displayModeBar": False},
+                            ),
+                            md=6,
+                        ),
+                    ],
+                    className="g-2",
+                ),
+                dash_table.DataTable(
+                    id=ids("table"),
+                    data=[],
+                    columns=[{"name": c, "id": c} for c in beyond.PATCH_COLUMNS],
+                    page_size=6,
+                    page_action="native",
+                    style_table={"overflowX": "auto"},
+                    style_cell={"fontFamily": "system-ui, sans-serif", "fontSize": "0.85rem", "padding": "0.25rem 0.5rem"},
+                    style_header={"fontWeight": 600, "backgroundColor": "#f8fafc"},
+                ),
+                dcc.Interval(id=ids("tick"), interval=700),
+            ]
+        ),
+        className="lab-card mb-3",
+    )
+    return html.Div(
+        [
+            strategy.header(META),
+            dbc.Row([dbc.Col(demo, lg=8), dbc.Col(instruments.panel(META["slug"]), lg=4)]),
+            strategy.explainer(
+                META,
+                what="A callback that returns dash.Patch() instead of a value sends a list of operations — here "
+                "“extend data[0].x with these numbers” and “append these rows to the table” — and the browser applies "
+                "them to the props it already has. The chart on the right compares each click's response size in both modes: "
+                "a full re-send grows with everything on screen, a Patch only with the rows added. The request is "
+                "small in both modes because this callback sends up a row count, not the figure: had it taken the "
+                "figure or a Store as State, that would still travel up whole on every click.",
+                when="An output grows or changes a little at a time: streaming points, appending log lines or table "
+                "rows, toggling one trace, editing one cell.",
+                when_not="The output is replaced wholesale anyway, or the expensive part is the data sent up "
+                "(Patch does nothing for Inputs and States — keep those on the server instead).",
+            ),
+            source_panel(__name__),
+        ]
+    )
+
+
+@callback(
+    Output(ids("graph"), "figure"),
+    Output(ids("table"), "data"),
+    Output(ids("count"), "data"),
+    Output(ids("last"), "data"),
+    Output(ids("alert"), "children"),
+    Input(ids("append"), "n_clicks"),
+    Input(ids("reset"), "n_clicks"),
+    State(ids("mode"), "value"),
+    State(ids("batch"), "value"),
+    State(ids("count"), "data"),
+    prevent_initial_call=True,
+)
+def append(_append, _reset, mode, batch, count):
+    if ctx.triggered_id == ids("reset"):
+        return beyond.stream_figure(EMPTY), [], 0, {"mode": "reset", "rows": 0, "added": 0}, None
+    try:
+        count, batch = int(count or 0), int(batch)
+        problem = None
+        if batch not in BATCHES or not 0 <= count <= beyond.PATCH_SOURCE_ROWS or mode not in ("patch", "full"):
+            problem = "Unexpected input from the browser: press Reset."
+        elif count >= beyond.PATCH_SOURCE_ROWS:
+            problem = f"The demo stops at {beyond.PATCH_SOURCE_ROWS:,} rows: press Reset to start again."
+    except (TypeError, ValueError):
+        problem = "The row count held by the browser is not a number: press Reset."
+    if problem:
+        # `last` is still written, so the byte chart pairs every response with its click.
+        return no_update, no_update, no_update, {"mode": "none"}, dbc.Alert(problem, color="info", className="py-2")
+    new = beyond.appended(count, count + batch)
+    total = count + len(new)
+    if mode == "patch":
+        figure = Patch()
+        figure["data"][0]["x"].extend(new["x"].tolist())
+        figure["data"][0]["y"].extend(new["y"].tolist())
+        figure["layout"]["title"]["text"] = beyond.stream_title(total)
+        table = Patch()
+        table.extend(new.to_dict("records"))
+    else:
+        everything = beyond.appended(0, total)
+        figure, table = beyond.stream_figure(everything), everything.to_dict("records")
+    return figure, table, total, {"mode": mode, "rows": total, "added": len(new)}, None
+
+
+# Pair each click's `last` with the browser's own measurement of that response.
+clientside_callback(
+    ClientsideFunction(namespace="clientside", function_name="patchBytes"),
+    Output(ids("bytes"), "figure"),
+    Output(ids("verdict"), "children"),
+    Input(ids("last"), "data"),
+    Input(ids("tick"), "n_intervals"),
+)

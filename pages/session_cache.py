@@ -1,0 +1,281 @@
+import os
+import secrets
+import time
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html
+
+import stores
+import workload
+from components import figures, instruments, strategy
+from components.ids import Ids
+from components.serverstate import (
+    EXPECTED,
+    ago,
+    clock,
+    consumers,
+    empty_figure,
+    kb,
+    mint_session,
+    problem,
+    session_badge,
+    session_data,
+    summary_table,
+    workload_pickers,
+)
+from components.source import source_panel
+from stores.sessions import short
+
+META = strategy.strategy_meta(
+    slug="session-cache",
+    title="Session cache",
+    summary="Each page load gets a signed session id; the expensive result is kept on the server under that id. "
+    "Callbacks of one session share it without sending it through the browser, and sessions never see each "
+    "other's data. The number of sessions held is bounded: the least recently used are evicted.",
+    lives="server store (Arrow per session, with TTL and a session limit)",
+    multi_worker_safe=True,
+    shared_between_users=False,
+    survives_reload=False,
+    payload_growth="O(1) up (the session id), outputs down",
+    pros=[
+        "per-session data with no round trip of the frame through the browser",
+        "first fetch pays the expensive step, later fetches read the store",
+        "bounded: a session limit and a TTL keep the store from filling up",
+    ],
+    cons=[
+        "the server holds one copy per session: memory grows with concurrent users",
+        "a reload starts a new session (the id lives in the page), so the work is redone",
+        "the session id is a bearer token: it must be validated on every use",
+        "under pressure, idle sessions are evicted and must recompute",
+    ],
+    seeds=["000", "003"],
+)
+dash.register_page(__name__, **strategy.page_args(META, order=60))
+ids = Ids(META["slug"])
+SLUG = META["slug"]
+
+
+def held(lab):
+    data = session_data(lab, SLUG)
+    return [
+        ("sessions held", f"{len(data.sessions())} / {lab.settings.session_threshold}"),
+        ("bytes held", kb(data.bytes_held())),
+        ("evictions", stores.telemetry.counter(lab.store, "evict", SLUG)),
+    ]
+
+
+instruments.register_stats(SLUG, held)
+
+
+def layout(**_query):
+    # A new signed session id on every page load (seed 000, example 4).
+    session_id, trouble = mint_session()
+    controls = dbc.Row(
+        [
+            *workload_pickers(ids, secrets.choice(workload.REGIONS), width=3),
+            dbc.Col(dbc.Button("Get data", id=ids("fetch"), color="primary", className="w-100"), md=3),
+            dbc.Col(
+                dbc.Button(
+                    "Forge my session id",
+                    id=ids("forge"),
+                    color="danger",
+                    outline=True,
+                    size="sm",
+                    className="w-100",
+                    title="replace the id the browser holds with one the server did not sign",
+                ),
+                md=3,
+            ),
+        ],
+        className="g-3 align-items-end",
+    )
+    demo = [
+        dbc.Card(
+            dbc.CardBody(
+                [
+                    html.Div(
+                        [
+                            session_badge(session_id),
+                            html.Span(
+                                " minted and signed by the server for this page load; every callback sends it back and the "
+                                "server checks the signature before touching any data.",
+                                className="small text-muted",
+                            ),
+                        ],
+                        className="mb-2",
+                    ),
+                    html.Div(
+                        id=ids("held"),
+                        className="small text-muted mb-3",
+                        children=f"The browser holds session id {short(session_id)}…" if session_id else "",
+                    ),
+                    controls,
+                    dcc.Loading(
+                        html.Div(
+                            trouble
+                            or html.Div(
+                                "Press Get data: the first fetch runs the expensive step, later ones read "
+                                "this session's copy from the store.",
+                                className="small text-muted",
+                            ),
+                            id=ids("status"),
+                            className="mt-3",
+                        ),
+                        type="dot",
+                    ),
+                    dcc.Store(id=ids("session"), data=session_id),
+                ]
+            ),
+            className="lab-card mb-3",
+        ),
+        consumers(ids, "Summary of this session's data", "no data yet", fruit=workload.FRUITS[0]),
+    ]
+    return html.Div(
+        [
+            strategy.header(META),
+            dbc.Row([dbc.Col(demo, lg=8), dbc.Col(instruments.panel(SLUG), lg=4)]),
+            strategy.explainer(
+                META,
+                what="The layout is a function, so every page load mints a fresh session id (a uuid4 signed with the "
+                "server's secret) into a dcc.Store. Callbacks send that id back; the server checks the signature, then "
+                "reads this session's frame from the store (Arrow, under session-cache:<uuid>:…), or computes and stores "
+                "it on the first fetch. Two outputs read the same copy. The store keeps at most session_threshold "
+                "sessions: when more exist, the least recently used other ones are evicted. Open a second tab: it is a "
+                "second session with its own region, time stamp and data.",
+                when="Each user derives different data from an expensive step and several callbacks need it: the frame "
+                "stays on the server, the browser carries only a ~70-byte id.",
+                when_not="Everyone sees the same result (use cache-signal: compute once for all), the data must survive "
+                "a reload or a new tab (keep the id in a cookie or local storage), or you cannot afford one copy per user.",
+            ),
+            source_panel(__name__),
+        ]
+    )
+
+
+def _want(region, rows):
+    return {"region": workload.check_region(region), "rows": workload.check_rows(rows)}
+
+
+def _compute(region, rows):
+    def compute():
+        lab = stores.current()
+        cleaned = workload.expensive_step(rows, region, delay=lab.settings.compute_delay)
+        lab.count("compute", SLUG)
+        return cleaned
+
+    return compute
+
+
+def _fetch(session_id, region, rows):
+    """This session's data: from the store, or computed once (a per-session lock makes the other output wait)."""
+    lab = stores.current()
+    lab.check_session(session_id)
+    want = _want(region, rows)
+    # The session's lock lapses, and a waiter gives up, well inside gunicorn's worker timeout: a lock
+    # left by a killed worker must not hang the session's next fetch until gunicorn kills that one too.
+    wait = lab.settings.worker_timeout / 3
+    got = session_data(lab, SLUG).fetch(session_id, want, _compute(want["region"], want["rows"]), wait=wait)
+    lab.count("miss" if got.computed else "hit", SLUG)
+    return got
+
+
+@callback(
+    Output(ids("table"), "children"),
+    Output(ids("status"), "children"),
+    Input(ids("fetch"), "n_clicks"),
+    State(ids("region"), "value"),
+    State(ids("rows"), "value"),
+    State(ids("session"), "data"),
+    prevent_initial_call=True,
+    running=[(Output(ids("fetch"), "disabled"), True, False)],
+)
+def display_summary(_clicks, region, rows, session_id):
+    started, clicked_at = time.perf_counter(), time.time()
+    try:
+        got = _fetch(session_id, region, rows)
+    except EXPECTED as exc:
+        return "", problem(exc)
+    ms = (time.perf_counter() - started) * 1000
+    meta = got.meta
+    # The graph's request, fired by the same click, may have taken the session's lock first:
+    # then this one waited for its result instead of computing a second copy.
+    computed_for_click = got.computed or meta["computed_at"] >= clicked_at
+    if got.computed:
+        how = [dbc.Badge("computed now", color="warning", text_color="dark")]
+    elif computed_for_click:
+        how = [
+            dbc.Badge("computed now", color="warning", text_color="dark"),
+            html.Span(" by the graph's request; this one waited for it (one computation per session)", className="small"),
+        ]
+    else:
+        how = [dbc.Badge("read from the store", color="success")]
+    status = html.Div(
+        [
+            html.Div(
+                [html.Strong(f"This fetch: {ms:,.0f} ms "), *how, f" (worker {os.getpid()})"],
+                id=ids("verdict"),
+                **{"data-computed": "yes" if computed_for_click else "no"},
+            ),
+            html.Div(
+                [
+                    session_badge(session_id),
+                    f" holds {meta['region']}, {meta['rows']:,} rows, computed at {clock(meta['computed_at'])} "
+                    f"({ago(meta['computed_at'])}) in {meta['seconds']:.2f} s — {kb(meta['bytes'])} of Arrow on the server.",
+                ],
+                id=ids("about"),
+                className="small mt-1",
+                **{"data-computed-at": repr(meta["computed_at"])},
+            ),
+            html.Div(f"Made room: evicted {got.evicted} least recently used session(s).", className="small text-warning")
+            if got.evicted
+            else None,
+        ]
+    )
+    return summary_table(got.frame), status
+
+
+@callback(
+    Output(ids("graph"), "figure"),
+    Input(ids("fetch"), "n_clicks"),
+    Input(ids("fruit"), "value"),
+    State(ids("region"), "value"),
+    State(ids("rows"), "value"),
+    State(ids("session"), "data"),
+    prevent_initial_call=True,
+)
+def display_scatter(_clicks, fruit, region, rows, session_id):
+    lab = stores.current()
+    try:
+        if ctx.triggered_id == ids("fetch"):
+            frame = _fetch(session_id, region, rows).frame
+        else:  # a new fruit: read what the session has, never compute
+            lab.check_session(session_id)
+            frame, _ = session_data(lab, SLUG).load(session_id)
+            lab.count("hit", SLUG)
+        if fruit not in workload.FRUITS:
+            raise workload.WorkloadError(f"fruit must be one of {', '.join(workload.FRUITS)}")
+    except EXPECTED as exc:
+        return empty_figure(str(exc))
+    return figures.fruit_scatter(frame, fruit)
+
+
+# Play the attacker: swap the uuid the browser holds for another while keeping the old
+# signature. The next callback is refused ("bad signature") before any data is touched.
+clientside_callback(
+    """
+    function(clicks, sessionId) {
+        if (!clicks) { throw window.dash_clientside.PreventUpdate; }
+        const hex = () => Math.floor(Math.random() * 16).toString(16);
+        const uuid = "xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx".replace(/x/g, hex);
+        const signature = String(sessionId || "").split(".")[1] || "0".repeat(32);
+        const forged = uuid + "." + signature;
+        return [forged, "The browser now holds a forged id " + forged.slice(0, 8) + "… (a guessed uuid with a copied signature). Press Get data."];
+    }
+    """,
+    Output(ids("session"), "data"),
+    Output(ids("held"), "children"),
+    Input(ids("forge"), "n_clicks"),
+    State(ids("session"), "data"),
+    prevent_initial_call=True,
+)

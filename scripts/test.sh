@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The one test command: installs what the tests need, lints, runs every test.
+# Installs Debian's chromium and redis-server when missing (no browser download
+# exists here; Playwright drives /usr/bin/chromium), then the Python packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
+fi
+
+python3 -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+python3 -m ruff check .
+exec python3 -m pytest "$@"

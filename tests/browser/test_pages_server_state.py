@@ -1,0 +1,165 @@
+"""The server-side-state pages in a real browser on a real 4-worker site, embedded and Redis.
+
+cache-signal: a value is computed once, whatever session or worker asks.
+session-cache: each page load is its own session with its own data; forged ids are refused.
+session-files: one server-named file per session; a typed "file name" is only explained.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from stores import DiskStore, RedisStore, telemetry
+from tests.conftest import wait_until
+
+SITES = ["embedded_site", "redis_site"]
+
+
+def open_store(site):
+    if site.settings.redis_url:
+        return RedisStore(site.settings.redis_url)
+    return DiskStore(site.settings.data_dir / "store")
+
+
+def pick(page, dropdown_id: str, value: str) -> None:
+    page.click(f"#{dropdown_id}")
+    page.get_by_role("option", name=value, exact=True).click()
+
+
+def verdict(page, prefix: str, region: str | None = None) -> str:
+    """Wait for the page's verdict of the last fetch (optionally for region); 'yes' when it computed."""
+    selector = f"#{prefix}__verdict"
+    if region:
+        page.wait_for_function(
+            "([s, r]) => { const e = document.querySelector(s); return e && e.textContent.startsWith(r + ':'); }",
+            arg=[selector, region],
+        )
+    else:
+        page.wait_for_selector(selector)
+    return page.get_attribute(selector, "data-computed")
+
+
+@pytest.mark.parametrize("site_name", SITES)
+def test_cache_signal_computes_each_value_once_for_every_session(site_name, request, new_page):
+    site = request.getfixturevalue(site_name)
+    store = open_store(site)
+    region = "west"
+    per_region = f"cache-signal:computed:{region}"
+    before = store.get_int(per_region)
+
+    first, first_problems = new_page()
+    first.goto(site.url + "/cache-signal")
+    verdict(first, "cache-signal", "north")  # the default region, on load
+    pick(first, "cache-signal__region", region)
+    first_computed = verdict(first, "cache-signal", region)
+    assert store.get_int(per_region) == max(before, 1)
+    if before == 0:
+        assert first_computed == "yes", "the first selection of a value anywhere must compute it"
+    first.wait_for_function("document.querySelectorAll('#cache-signal__graph-histogram2dcontour .main-svg').length > 0")
+    total = telemetry.counter(store, "compute", "cache-signal")
+
+    # A second browser context is a second session (own cookies, storage, connections).
+    second, second_problems = new_page()
+    second.goto(site.url + "/cache-signal")
+    assert verdict(second, "cache-signal", "north") == "no"
+    pick(second, "cache-signal__region", region)
+    assert verdict(second, "cache-signal", region) == "no", "another session's selection must be a cache hit"
+    assert "from the cache" in second.inner_text("#cache-signal__readout")
+    for kind in ("scatter", "line", "histogram2d", "histogram2dcontour"):
+        second.wait_for_function(
+            f"(document.querySelector('#cache-signal__graph-{kind} .gtitle') || {{}}).textContent?.includes('rows')"
+        )
+
+    assert store.get_int(per_region) == max(before, 1), "the compute counter must stay at one per value"
+    assert telemetry.counter(store, "compute", "cache-signal") == total
+    assert telemetry.counter(store, "hit", "cache-signal") > 0 and telemetry.counter(store, "miss", "cache-signal") >= 1
+    # The instruments show the same counter to the user.
+    wait_until(lambda: "times computed" in second.inner_text(".lab-instruments"), 10, message="the per-region readout")
+    assert first_problems == [] and second_problems == []
+
+
+def click_and_wait(page, button: str, output: str) -> None:
+    """Click a button and wait for the callback request that updates `output` to finish."""
+    with page.expect_response(lambda r: "_dash-update-component" in r.url and output in (r.request.post_data or "")):
+        page.click(button)
+
+
+def _session_short(page) -> str:
+    return page.inner_text(".lab-session-badge code")
+
+
+@pytest.mark.parametrize("site_name", SITES)
+def test_session_cache_keeps_each_sessions_own_data_and_refuses_forged_ids(site_name, request, new_page):
+    site = request.getfixturevalue(site_name)
+    store = open_store(site)
+    computes = lambda: telemetry.counter(store, "compute", "session-cache")  # noqa: E731
+
+    alice, alice_problems = new_page()
+    alice.goto(site.url + "/session-cache")
+    alice_id = _session_short(alice)
+    before = computes()
+    alice.click("#session-cache__fetch")
+    assert verdict(alice, "session-cache") == "yes", "the first fetch runs the expensive step"
+    alice.wait_for_selector("#session-cache__table table")
+    alice.wait_for_function("(document.querySelector('#session-cache__graph .gtitle') || {}).textContent?.includes('points')")
+    # Two outputs fired by one click: the per-session lock lets only one of them compute.
+    assert computes() == before + 1
+    alice_computed_at = alice.get_attribute("#session-cache__about", "data-computed-at")
+
+    click_and_wait(alice, "#session-cache__fetch", "session-cache__status")
+    assert verdict(alice, "session-cache") == "no", "a later fetch reads the session's copy"
+    assert alice.get_attribute("#session-cache__about", "data-computed-at") == alice_computed_at
+    assert computes() == before + 1
+
+    bob, bob_problems = new_page()
+    bob.goto(site.url + "/session-cache")
+    bob_id = _session_short(bob)
+    assert bob_id != alice_id
+    bob.click("#session-cache__fetch")
+    assert verdict(bob, "session-cache") == "yes", "another session has its own data, computed for it"
+    assert bob.get_attribute("#session-cache__about", "data-computed-at") != alice_computed_at
+    assert bob_id in bob.inner_text("#session-cache__about") and alice_id not in bob.inner_text("#session-cache__about")
+    assert computes() == before + 2
+    wait_until(lambda: "sessions held" in bob.inner_text(".lab-instruments"), 10, message="the sessions-held readout")
+
+    # The page's own forge button: a guessed uuid with a copied signature.
+    alice.click("#session-cache__forge")
+    alice.wait_for_function("document.querySelector('#session-cache__held').textContent.includes('forged')")
+    click_and_wait(alice, "#session-cache__fetch", "session-cache__status")
+    alice.wait_for_selector("#session-cache__status .alert-danger")
+    message = alice.inner_text("#session-cache__status")
+    assert "Rejected session id" in message and "bad signature" in message
+    # Anything else the browser could put there, set straight into the store.
+    for forged in ("../../etc/passwd", alice_id, "x" * 5000):
+        alice.evaluate("v => window.dash_clientside.set_props('session-cache__session', {data: v})", forged)
+        click_and_wait(alice, "#session-cache__fetch", "session-cache__status")
+        alice.wait_for_selector("#session-cache__status .alert-danger")
+        assert "Rejected session id" in alice.inner_text("#session-cache__status")
+    assert computes() == before + 2, "a forged id must never reach the expensive step"
+    assert alice_problems == [] and bob_problems == []
+
+
+def test_session_files_names_the_file_from_the_session_and_only_explains_typed_names(embedded_site, new_page):
+    site = embedded_site
+    root = site.settings.data_dir / "session-files"
+    page, problems = new_page()
+    page.goto(site.url + "/session-files")
+    page.wait_for_selector("#session-files__seed-problems")
+    short = _session_short(page)
+
+    page.fill("#session-files__seed-name", "../../../../tmp/statelab-seed-escape.txt")
+    page.wait_for_function("document.querySelector('#session-files__seed-problems').textContent.includes('escapes the folder')")
+    page.fill("#session-files__seed-name", "/etc/passwd")
+    page.wait_for_function("document.querySelector('#session-files__seed-problems').textContent.includes('absolute')")
+    assert page.inner_text("#session-files__seed-joined") == "/etc/passwd"
+
+    page.click("#session-files__save")
+    page.wait_for_selector("#session-files__written")
+    page.wait_for_selector("#session-files__file-info")
+    page.wait_for_function("(document.querySelector('#session-files__graph .gtitle') || {}).textContent?.includes('points')")
+    written = page.inner_text("#session-files__written")
+    mine = [p for p in root.iterdir() if p.name.startswith(short)]
+    assert len(mine) == 1 and mine[0].name in written and mine[0].suffix == ".arrow"
+    assert all(p.name.endswith(".arrow") for p in root.iterdir()), "only server-named files in the folder"
+    assert not (site.settings.data_dir.parent / "statelab-seed-escape.txt").exists()
+    assert problems == []

@@ -1,0 +1,175 @@
+"""The serverside strategy's store on a real DiskStore and a real Redis: the same tests for both."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+
+import pandas as pd
+import pytest
+
+import stores
+import workload
+from config import load_settings
+from stores import serverside, telemetry
+from tests.conftest import wait_until
+
+SECRET = "serverside-test-secret"
+
+
+def make_lab(kind: str, where: str, **changes) -> stores.Lab:
+    settings = load_settings(env={}, data_dir=where if kind == "disk" else None).replace(secret=SECRET, compute_delay=0.0, **changes)
+    store = stores.DiskStore(settings.data_dir / "store") if kind == "disk" else stores.RedisStore(where, namespace=f"t{time.time_ns()}:")
+    return stores.Lab(settings, store)
+
+
+def _crowd_member(kind, where, namespace, barrier, results, rows, region, threads):
+    """One process of the stampede: `threads` sessions asking for the same cold value at once."""
+    import threading
+
+    settings = load_settings(env={}, data_dir=where if kind == "disk" else None).replace(secret=SECRET, compute_delay=1.0)
+    store = stores.DiskStore(settings.data_dir / "store") if kind == "disk" else stores.RedisStore(where, namespace=namespace)
+    lab = stores.Lab(settings, store)
+    svs = serverside.ServersideStore(lab)
+
+    def ask():
+        session_id = lab.new_session()
+        barrier.wait(60)
+        try:
+            made = svs.produce(session_id, rows, region)
+            entry = svs.open(made.key)
+            results.put(("ok", made.computed, len(svs.frame(entry))))
+        except Exception as exc:  # reported to the test, which fails on it
+            results.put(("error", f"{type(exc).__name__}: {exc}", 0))
+
+    workers = [threading.Thread(target=ask) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+
+
+class ServersideContract:
+    kind: str
+
+    @pytest.fixture
+    def where(self, tmp_path):
+        raise NotImplementedError
+
+    @pytest.fixture
+    def lab(self, where):
+        lab = make_lab(self.kind, where)
+        yield lab
+        lab.store.close()
+
+    def test_round_trip_is_arrow_and_the_browser_key_is_small(self, lab):
+        svs = serverside.ServersideStore(lab)
+        made = svs.produce(lab.new_session(), 20_000, "east")
+        assert made.computed and made.cold
+        assert len(made.key) < 100 and made.key.startswith("v1.20000.east@")
+        raw = lab.store.get(serverside.FRAME + made.content)
+        assert raw[:4] == b"\xff\xff\xff\xff", "frames are Arrow IPC streams"
+        assert not raw.startswith(b"\x80"), "no pickle in this path"
+        expected = workload.expensive_step(20_000, "east")
+        # A fresh instance (another worker: nothing in memory) reads and decodes from the store.
+        other = serverside.ServersideStore(lab)
+        pd.testing.assert_frame_equal(other.frame(other.open(made.key)), expected, check_dtype=False)
+        # The same content for a second session is shared, not recomputed.
+        again = svs.produce(lab.new_session(), 20_000, "east")
+        assert not again.computed and not again.cold and again.content == made.content
+        assert telemetry.counter(lab.store, "compute", serverside.SLUG) == 1
+
+    def test_bad_keys_are_refused_clearly(self, lab):
+        svs = serverside.ServersideStore(lab)
+        made = svs.produce(lab.new_session(), 1_000, "west")
+        content, _, session_id = made.key.partition("@")
+        with pytest.raises(serverside.KeyRejected):
+            svs.open("SERVERSIDE_{}")
+        with pytest.raises(stores.sessions.InvalidSessionId):
+            svs.open(f"{content}@{session_id[:-1]}0" if not session_id.endswith("0") else f"{content}@{session_id[:-1]}1")
+        with pytest.raises(serverside.EntryExpired):
+            svs.open(f"{content}@{lab.new_session()}")  # a valid session that never asked for it
+        assert svs.forget(made.key)
+        with pytest.raises(serverside.EntryExpired):
+            svs.open(made.key)
+
+    def test_ttl_is_refreshed_on_read(self, where):
+        lab = make_lab(self.kind, where)
+        ttl = 1.5
+        svs = serverside.ServersideStore(lab, ttl=ttl)
+        made = svs.produce(lab.new_session(), 1_000, "north")
+        reader = serverside.ServersideStore(lab, ttl=ttl)  # reads like another worker
+        deadline = time.monotonic() + 3 * ttl
+        reads = 0
+        while time.monotonic() < deadline:  # three TTLs long, reading every fifth of one
+            entry = reader.open(made.key)
+            assert len(reader.frame(entry)) > 0
+            reads += 1
+            time.sleep(ttl / 5)
+        assert reads >= 10
+        # Left alone, the entry and then the frame lapse.
+        wait_until(lambda: lab.store.get(serverside.entry_key(entry.session_id, entry.content)) is None, 3 * ttl, message="entry to expire")
+        with pytest.raises(serverside.EntryExpired):
+            reader.open(made.key)
+        wait_until(lambda: lab.store.get(serverside.FRAME + made.content) is None, 3 * ttl, message="frame to expire")
+        lab.store.close()
+
+    def test_bound_holds_through_200_sessions_and_spares_the_requester(self, where):
+        bound = 160_000
+        lab = make_lab(self.kind, where, serverside_max_bytes=bound)
+        svs = serverside.ServersideStore(lab, seen_every=0)
+        regular = svs.produce(lab.new_session(), 3_000, "south")  # a session that keeps reading
+        keys = []
+        for number in range(200):
+            made = svs.produce(lab.new_session(), 1_000 + number, workload.REGIONS[number % 4])
+            keys.append(made.key)
+            held = lab.store.bytes_held(serverside.PREFIX)
+            assert held <= bound, f"{held} bytes held after session {number}, bound {bound}"
+            entry = svs.open(made.key)  # the requester's entry survived its own eviction pass
+            assert len(svs.frame(entry)) > 0
+            svs.open(regular.key)  # the regular reader stays recent
+        evicted = telemetry.counter(lab.store, "evict", serverside.SLUG)
+        assert evicted >= 100, f"only {evicted} entries evicted: the bound was never exercised"
+        with pytest.raises(serverside.EntryExpired):
+            svs.open(keys[0])  # the oldest sessions went first
+        svs.open(keys[-1])
+        svs.open(regular.key)
+        lab.store.close()
+
+    def test_a_crowd_computes_a_cold_value_once(self, where):
+        ctx = multiprocessing.get_context("spawn")
+        barrier, results = ctx.Barrier(16), ctx.Queue()
+        namespace = f"crowd{time.time_ns()}:"
+        processes = [
+            ctx.Process(target=_crowd_member, args=(self.kind, where, namespace, barrier, results, 40_000, "west", 4))
+            for _ in range(4)
+        ]
+        for process in processes:
+            process.start()
+        outcomes = [results.get(timeout=120) for _ in range(16)]
+        for process in processes:
+            process.join(30)
+        errors = [o for o in outcomes if o[0] != "ok"]
+        assert not errors, errors
+        assert sum(1 for o in outcomes if o[1]) == 1, "exactly one of the 16 sessions computed"
+        assert len({o[2] for o in outcomes}) == 1
+        settings = load_settings(env={}, data_dir=where if self.kind == "disk" else None)
+        store = stores.DiskStore(settings.data_dir / "store") if self.kind == "disk" else stores.RedisStore(where, namespace=namespace)
+        assert telemetry.counter(store, "compute", serverside.SLUG) == 1
+        store.close()
+
+
+class TestDiskStore(ServersideContract):
+    kind = "disk"
+
+    @pytest.fixture
+    def where(self, tmp_path):
+        return str(tmp_path)
+
+
+class TestRedisStore(ServersideContract):
+    kind = "redis"
+
+    @pytest.fixture
+    def where(self, redis_url):
+        return redis_url
