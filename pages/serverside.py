@@ -14,7 +14,8 @@ META = strategy.strategy_meta(
     slug="serverside",
     title="Server-side store, key in the browser",
     summary="The browser holds a ~90-byte key; the DataFrame stays in the shared store as Arrow, computed once "
-    "for everyone who asks for the same input, and every worker keeps recent frames decoded in memory.",
+    "for everyone who asks for the same input. Each consumer's small view of it is built once and kept in the "
+    "store, and every worker keeps recent frames and views decoded in memory.",
     lives="shared store (Arrow) + a key in dcc.Store",
     multi_worker_safe=True,
     shared_between_users="computed values only",
@@ -45,6 +46,7 @@ def _stats(lab):
         ("bytes held", f"{beyond.human_bytes(s['bytes_held'])} / {beyond.human_bytes(s['max_bytes'])}"),
         ("entries (sessions)", f"{s['entries']} ({s['sessions']})"),
         ("frames stored", s["frames"]),
+        ("views stored (read from the store)", f"{s['views']} ({s['view_hits']})"),
         ("evictions", s["evictions"]),
         ("in-memory hit rate", f"{rate} of {s['memory_hits'] + s['memory_misses']}"),
     ]
@@ -141,8 +143,10 @@ def layout(**_query):
                 what="The producer runs the expensive step and writes the result into the shared store as Arrow IPC under "
                 "a content key (rows and region). The browser's dcc.Store receives only a key: the content key plus this "
                 "page's signed session id. Each consumer sends that key up, the server checks the session's entry "
-                "exists (one tiny round trip, which also refreshes its TTL) and reads the frame from its own memory when "
-                "it has already decoded it, or from the store otherwise. A value computed once serves every session that "
+                "exists (one tiny round trip, which also refreshes its TTL), then answers with its view of the frame: "
+                "from its own memory when it has built it before, else from the store, where the first worker to build "
+                "a view leaves it (kilobytes, not the frame's megabytes). Only a view nobody has built yet decodes the "
+                "frame. A value computed once serves every session that "
                 "asks for the same input; each session's entry is its own and expires or is evicted on its own.",
                 when="The data is large, several callbacks read it, and it is the same for many users or interactions: "
                 "payloads stay constant at any size, and a crowd of sessions computes each value once.",
@@ -237,6 +241,8 @@ def _consume(key, name, build):
     entry, problem = _open(key)
     if problem:
         return None, problem
+    if len(name) > 1 and name[1] not in workload.FRUITS:
+        return None, f"Unknown fruit: {str(name[1])[:40]!r} is not one of {', '.join(workload.FRUITS)}"
     try:
         return serverside.for_lab(stores.current()).view(entry, name, build), None
     except serverside.EntryExpired as exc:

@@ -5,6 +5,7 @@ is this strategy's whole footprint):
 
     serverside:frame:<content>         Arrow IPC of expensive_step(rows, region) — immutable,
                                        shared by every session that asked for the same input
+    serverside:view:<content>:<name>   a consumer's small derived view of that frame, as JSON
     serverside:entry:<sid>:<content>   a session's entry: a small pointer to the content key
     serverside:seen:<sid>              the session's last use (unix time): the eviction index
     serverside:meta:bytes              a running estimate of bytes held (a cheap trigger)
@@ -16,7 +17,9 @@ first — never the requesting session's entry in use. The producer computes und
 single-flight keyed by content, so a crowd asking for one cold value computes it once.
 Each process keeps the decoded frames (and small derived views) of recently used
 content keys in memory: content never changes under a key, so a warm read costs one
-tiny round trip (the entry's key check) and no transfer or decode.
+tiny round trip (the entry's key check) and no transfer or decode. Views are also kept
+in the store: a worker that has not seen a content key fetches the view (kilobytes)
+instead of the frame (megabytes), and a view is built once for all workers.
 
 No pickle anywhere: frames are Arrow IPC, everything else is text.
 """
@@ -46,6 +49,7 @@ PREFIX = f"{SLUG}:"
 FRAME = f"{PREFIX}frame:"
 ENTRY = f"{PREFIX}entry:"
 SEEN = f"{PREFIX}seen:"
+VIEW = f"{PREFIX}view:"
 ESTIMATE = f"{PREFIX}meta:bytes"
 # Bump when workload.expensive_step changes what it returns: old frames become unreachable.
 CONTENT_VERSION = "v1"
@@ -60,6 +64,8 @@ STAMP_BYTES = len(f"{time.time():.3f}")
 MAX_KEY_LENGTH = 200
 
 _KEY = re.compile(r"^(v\d+)\.(\d{1,7})\.([a-z]{1,16})@([0-9a-f.\-]{1,80})$")
+# A view's name parts become part of a store key: plain words only, never raw input.
+_VIEW_PART = re.compile(r"^[a-z0-9-]{1,24}$")
 
 
 class KeyRejected(ValueError):
@@ -76,6 +82,10 @@ class FrameTooLarge(ValueError):
 
 def content_key(rows: int, region: str) -> str:
     return f"{CONTENT_VERSION}.{rows}.{region}"
+
+
+def view_key(content: str, name: tuple) -> str:
+    return f"{VIEW}{content}:{'.'.join(name)}"
 
 
 def entry_key(session_id: str, content: str) -> str:
@@ -148,7 +158,7 @@ class ServersideStore:
         self.seen_every = min(seen_every, self.refresh_every)
         self._touched: dict[str, float] = {}
         self._seen: dict[str, float] = {}
-        self._local = {"mem-hit": 0, "mem-miss": 0}
+        self._local = {"mem-hit": 0, "mem-miss": 0, "view-hit": 0}
         self._pending = Counter()
         self._flushed = time.monotonic()
         self._reconciled = 0.0
@@ -252,14 +262,29 @@ class ServersideStore:
         return cleaned
 
     def view(self, entry: Entry, name: tuple, build: Callable[[pd.DataFrame], object]):
-        """build(frame), memoized per process: content under a key never changes."""
+        """build(frame), memoized per process and in the store: content under a key never changes.
+
+        `build` must return plain JSON values (see components.beyond.plain)."""
+        bad = [part for part in name if not isinstance(part, str) or not _VIEW_PART.match(part)]
+        if bad or not name:
+            raise KeyRejected(f"a view is named by short lower-case words, not {bad or name!r}")
         cache_key = (entry.content, *name)
         value = self.views.get(cache_key)
         if value is not None:
             self._tally("mem-hit")
             return value
-        value = build(self.frame(entry))
-        self.views.put(cache_key, value)
+        stored = view_key(entry.content, name)
+        data = self.store.get(stored)
+        if data is not None:
+            self._tally("view-hit")
+            value = codec.loads(data)
+        else:
+            value = build(self.frame(entry))
+            data = codec.dumps(value)
+            # add, not set: when two workers build one view, the estimate counts it once.
+            if self.store.add(stored, data, self.ttl):
+                self.store.incr(ESTIMATE, len(data))
+        self.views.put(cache_key, value, len(data))
         return value
 
     def forget(self, key) -> bool:
@@ -296,11 +321,26 @@ class ServersideStore:
                 entries.setdefault(session_id, []).append(content)
                 refs[content] += 1
             frames = {key[len(FRAME) :]: self.store.size(key) for key in self.store.scan(FRAME)}
+            views: dict[str, list[str]] = {}
+            for key in self.store.scan(VIEW):
+                views.setdefault(key[len(VIEW) :].rpartition(":")[0], []).append(key)
+
+            def drop_views(content: str) -> None:
+                nonlocal held
+                for key in views.pop(content, []):
+                    size = self.store.size(key)
+                    if self.store.delete(key):
+                        held -= size
 
             def drop_frame(content: str) -> None:
                 nonlocal held
                 if content != keep_content and refs[content] <= 0 and content in frames and self.store.delete(FRAME + content):
                     held -= frames.pop(content)
+                    drop_views(content)
+
+            # 0. views of frames that are gone: nothing can be read through them for long
+            for content in [c for c in views if c not in frames]:
+                drop_views(content)
 
             def drop_entry(session_id: str, content: str) -> None:
                 nonlocal held, evicted
@@ -388,6 +428,8 @@ class ServersideStore:
             "entries": sum(1 for _ in self.store.scan(ENTRY)),
             "sessions": sum(1 for _ in self.store.scan(SEEN)),
             "frames": sum(1 for _ in self.store.scan(FRAME)),
+            "views": sum(1 for _ in self.store.scan(VIEW)),
+            "view_hits": telemetry.counter(self.store, "view-hit", SLUG),
             "evictions": telemetry.counter(self.store, "evict", SLUG),
             "memory_hits": hits,
             "memory_misses": misses,

@@ -79,6 +79,29 @@ class ServersideContract:
         assert not again.computed and not again.cold and again.content == made.content
         assert telemetry.counter(lab.store, "compute", serverside.SLUG) == 1
 
+    def test_a_view_is_built_once_and_read_from_the_store_by_other_workers(self, lab):
+        built = []
+
+        def build(frame):
+            built.append(len(frame))
+            return {"rows": len(frame), "revenue": round(float(frame["revenue"].sum()), 2)}
+
+        svs = serverside.ServersideStore(lab)
+        made = svs.produce(lab.new_session(), 30_000, "north")
+        first = svs.view(svs.open(made.key), ("summary",), build)
+        assert built == [first["rows"]]
+        # Another worker: no frame or view in memory. It reads the view, never the frame.
+        other = serverside.ServersideStore(lab)
+        assert other.view(other.open(made.key), ("summary",), build) == first
+        assert built == [first["rows"]], "the second worker rebuilt a view that was in the store"
+        assert len(other.frames) == 0, "the second worker decoded the frame to answer with a stored view"
+        assert other.stats()["views"] == 1 and other.stats()["view_hits"] == 1
+        # A view's name becomes part of a store key: anything but short plain words is refused.
+        for name in [("summary", "../frame"), ("Density",), (), ("x" * 30,)]:
+            with pytest.raises(serverside.KeyRejected):
+                other.view(other.open(made.key), name, build)
+        assert lab.store.get(serverside.view_key(made.content, ("summary",))) is not None
+
     def test_bad_keys_are_refused_clearly(self, lab):
         svs = serverside.ServersideStore(lab)
         made = svs.produce(lab.new_session(), 1_000, "west")
@@ -127,6 +150,8 @@ class ServersideContract:
             assert held <= bound, f"{held} bytes held after session {number}, bound {bound}"
             entry = svs.open(made.key)  # the requester's entry survived its own eviction pass
             assert len(svs.frame(entry)) > 0
+            # Views count against the bound too, and go with their frame.
+            svs.view(entry, ("trend", "apples"), lambda df: {"points": df["y"].round(1).tolist()[:400]})
             svs.open(regular.key)  # the regular reader stays recent
         evicted = telemetry.counter(lab.store, "evict", serverside.SLUG)
         assert evicted >= 100, f"only {evicted} entries evicted: the bound was never exercised"
@@ -134,6 +159,9 @@ class ServersideContract:
             svs.open(keys[0])  # the oldest sessions went first
         svs.open(keys[-1])
         svs.open(regular.key)
+        views = {k[len(serverside.VIEW) :].rpartition(":")[0] for k in lab.store.scan(serverside.VIEW)}
+        frames = {k[len(serverside.FRAME) :] for k in lab.store.scan(serverside.FRAME)}
+        assert views and views <= frames | {made.content}, "views outlived their frames"
         lab.store.close()
 
     def test_a_crowd_computes_a_cold_value_once(self, where):

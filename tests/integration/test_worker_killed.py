@@ -1,8 +1,8 @@
 """A gunicorn worker is killed mid-request: the session's state survives for every strategy
 that claims to survive it (all but global-variable), proven in a real browser.
 
-Each test drives one strategy page on a private 4-worker site (compute_delay 1 s, so the
-expensive step keeps a request in flight): it creates the state, starts a slow interaction,
+Each test drives one strategy page on a private 4-worker site, embedded and in Redis mode
+(compute_delay 1 s, so the expensive step keeps a request in flight): it creates the state, starts a slow interaction,
 SIGKILLs every worker while that request is being served, waits for the master to start four
 new ones, then reads the state again in the same page and session. The killed request must
 fail (it was really in flight); every later answer comes from a new worker; the state read
@@ -23,10 +23,14 @@ from tests.callbacks import CALLBACK, Workers, open_store
 from tests.conftest import wait_until
 
 
-@pytest.fixture(scope="module")
-def site(start_site):
-    """A site of our own: killing its workers must not disturb the shared fixtures' tests."""
-    return start_site(compute_delay=1.0)
+@pytest.fixture(scope="module", params=["embedded", "redis"])
+def site(request, start_site):
+    """A site of our own: killing its workers must not disturb the shared fixtures' tests.
+    In Redis mode it has a Redis database of its own, so no other site's state is read back."""
+    if request.param == "embedded":
+        return start_site(compute_delay=1.0)
+    own_database = request.getfixturevalue("redis_url").rsplit("/", 1)[0] + "/5"
+    return start_site(compute_delay=1.0, redis_url=own_database)
 
 
 @pytest.fixture
@@ -102,7 +106,11 @@ class Tab:
 
         wait_until(all_sent, 10, 0, f"the requests for {outputs}")
         # Nothing else is in flight (quiet above), so workers holding connections are serving these.
-        busy = wait_until(lambda: (b := workers.busy()) if len(b) >= len(outputs) else None, 10, 0.01, f"workers to take {outputs}")
+        def serving():
+            busy = workers.busy()
+            return busy if len(busy) >= len(outputs) else None
+
+        busy = wait_until(serving, 10, 0.01, f"workers to take the requests for {outputs}")
         killed = workers.kill_all()
         assert busy <= killed
 
@@ -137,6 +145,20 @@ class Tab:
 
     def text(self, selector: str) -> str:
         return self.page.inner_text(selector)
+
+    def shows(self, selector: str, text: str, timeout: float = 30) -> None:
+        """Wait until `selector` shows exactly `text`: an answer is rendered a moment after it
+        arrives, and a dcc.Loading hides its content (inner text '') while a request is out."""
+        last = [None]
+
+        def same():
+            last[0] = self.text(selector)
+            return last[0] == text
+
+        try:
+            wait_until(same, timeout, 0.05, f"{selector} to show the text it showed before")
+        except AssertionError:
+            raise AssertionError(f"{selector} shows {last[0]!r}, not {text!r}") from None
 
     def set_props(self, component: str, props: dict) -> None:
         """What a Dash callback would do: give a component new props, firing the callbacks that use them."""
@@ -209,7 +231,7 @@ def _payload_page(slug: str, consumers: list[str], table: str):
         tab.set_props(f"{slug}__data", {"children": held})  # the consumers read the div again
         tab.answered(consumers, since)
         tab.assert_served_by_new_workers(since, killed)
-        assert tab.text(f"#{table}") == shown
+        tab.shows(f"#{table}", shown)
         assert page.locator(".pl-rejected").count() == 0
 
     return run
@@ -243,7 +265,7 @@ def browser_store(tab: Tab, workers: Workers, site) -> None:
     tab.answered(["browser-store__session-view.children"], since)
     expect(page.locator(view)).to_contain_text("north")
     assert page.evaluate("sessionStorage.getItem('browser-store__session')") == stored
-    assert tab.text("#browser-store__session-view") == shown
+    tab.shows("#browser-store__session-view", shown)
     tab.assert_served_by_new_workers(since, killed)
 
 
@@ -304,9 +326,9 @@ def session_cache(tab: Tab, workers: Workers, site) -> None:
     tab.answered(["session-cache__table.children", "session-cache__graph.figure"], since)
     assert page.get_attribute("#session-cache__verdict", "data-computed") == "no", tab.text("#session-cache__status")
     assert page.get_attribute("#session-cache__about", "data-computed-at") == computed_at
-    assert tab.text(".lab-session-badge code") == badge
+    tab.shows(".lab-session-badge code", badge)
     assert badge in tab.text("#session-cache__about")
-    assert tab.text("#session-cache__table") == table
+    tab.shows("#session-cache__table", table)
     tab.assert_served_by_new_workers(since, killed)
 
     # The killed request held this session's compute lock: the session must not be wedged by it.
@@ -346,8 +368,8 @@ def session_files(tab: Tab, workers: Workers, site) -> None:
     tab.set_props("session-files__signal", {"data": {"written": 0, "region": "read again"}})
     tab.answered(["session-files__table.children", "session-files__graph.figure"], since)
     expect(page.locator("#session-files__file-info")).to_contain_text(mine.name[:8])
-    assert tab.text("#session-files__table table") == table
-    assert tab.text(".lab-session-badge code") == badge
+    tab.shows("#session-files__table table", table)
+    tab.shows(".lab-session-badge code", badge)
     tab.assert_served_by_new_workers(since, killed)
 
 
@@ -360,12 +382,12 @@ def serverside(tab: Tab, workers: Workers, site) -> None:
 
     killed = tab.kill_during(workers, lambda: page.select_option("#serverside__region", "south"), "serverside__key.data")
 
-    assert tab.text("#serverside__held-key") == key
+    tab.shows("#serverside__held-key", key)
     since = len(tab.answers)
     tab.set_props("serverside__key", {"data": key})  # the consumers open the key again
     tab.answered(["serverside__density.figure", "serverside__trend.figure", "serverside__summary.children"], since)
     expect(page.locator("#serverside__summary table")).to_contain_text("apples")
-    assert tab.text("#serverside__summary") == summary
+    tab.shows("#serverside__summary", summary)
     expect(page.locator("#serverside__density .gtitle")).to_contain_text("points fall")
     expect(page.locator("#serverside__trend .gtitle")).to_contain_text("mean y by x")
     tab.assert_served_by_new_workers(since, killed)
