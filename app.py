@@ -58,6 +58,11 @@ def callback_body_problem(body, callback_map) -> str | None:
         return "'inputs' must be a list"
     if not isinstance(body.get("state", []), list):
         return "'state' must be a list"
+    # Dash's page router turns a pathname that is not text into a bare 500.
+    location = [i for i in body["inputs"] + body.get("state", []) if isinstance(i, dict) and i.get("id") == "_pages_location"]
+    for item in location:
+        if item.get("property") in ("pathname", "search") and not isinstance(item.get("value"), str | None):
+            return f"the page location's {item['property']} must be text, not {type(item.get('value')).__name__}"
     return None
 
 

@@ -395,6 +395,9 @@ def test_unknown_pages_and_malformed_envelopes_never_show_a_traceback(embedded_s
         if isinstance(pathname, str):  # what a browser can send: Dash's router shows its not-found page
             assert response.status_code == 200, (pathname, response.status_code, response.text[:300])
             assert "Page not found" in response.text
+        elif pathname is not None:  # no browser sends this; Dash's router alone would answer a bare 500
+            assert response.status_code == 400, (pathname, response.status_code)
+            assert "the page location's pathname must be text, not int" in response.json()["message"]
 
     body = callbacks.body("hidden-div__table.children", {"hidden-div__data.children": "{}"})
     broken = {
