@@ -117,3 +117,16 @@ def explainer(meta: dict, what: str, when: str, when_not: str) -> dbc.Card:
         ),
         className="lab-card mb-3",
     )
+
+
+def page(meta: dict, demo, side, source, *, what: str, when: str, when_not: str) -> html.Div:
+    """The frame every strategy page shares: its header, the demo beside its instruments, the
+    explanation, and the page's own source."""
+    return html.Div(
+        [
+            header(meta),
+            dbc.Row([dbc.Col(demo, lg=8), dbc.Col(side, lg=4)]),
+            explainer(meta, what=what, when=when, when_not=when_not),
+            source,
+        ]
+    )

@@ -66,24 +66,20 @@ def layout(**_query):
             html.Div(id=ids("data"), style={"display": "none"}),
         ]
     )
-    return html.Div(
-        [
-            strategy.header(META),
-            dbc.Row([dbc.Col(demo, lg=8), dbc.Col(instruments.panel(SLUG), lg=4)]),
-            strategy.explainer(
-                META,
-                what="Most apps never show every row: they show a line of means, a bar per category, a table of totals. "
-                "So the producer, which already holds the cleaned frame after the expensive step, computes those views "
-                "right there and puts only them in the hidden div. Each consumer still gets its input from the browser, "
-                "but a few kilobytes instead of the whole frame — compare the two numbers above at 100,000 rows, and "
-                "the instruments with the hidden-div page.",
-                when="You know what the consumers display and it is much smaller than the data: summaries, histograms, "
-                "binned series, top-N lists.",
-                when_not="Consumers need the individual rows (a scatter of every point, a filterable table) or the views "
-                "change faster than you can add aggregates: keep the frame on the server instead.",
-            ),
-            source_panel(__name__),
-        ]
+    return strategy.page(
+        META,
+        demo,
+        instruments.panel(SLUG),
+        source_panel(__name__),
+        what="Most apps never show every row: they show a line of means, a bar per category, a table of totals. "
+        "So the producer, which already holds the cleaned frame after the expensive step, computes those views "
+        "right there and puts only them in the hidden div. Each consumer still gets its input from the browser, "
+        "but a few kilobytes instead of the whole frame — compare the two numbers above at 100,000 rows, and "
+        "the instruments with the hidden-div page.",
+        when="You know what the consumers display and it is much smaller than the data: summaries, histograms, "
+        "binned series, top-N lists.",
+        when_not="Consumers need the individual rows (a scatter of every point, a filterable table) or the views "
+        "change faster than you can add aggregates: keep the frame on the server instead.",
     )
 
 

@@ -234,30 +234,21 @@ def layout(**_query):
         ],
         className="g-3",
     )
-    return html.Div(
-        [
-            strategy.header(META),
-            dbc.Row(
-                [
-                    dbc.Col([controls, examples, dcc.Store(id=ids("token"), data=uuid.uuid4().hex)], lg=8),
-                    dbc.Col(instruments.panel(SLUG), lg=4),
-                ]
-            ),
-            strategy.explainer(
-                META,
-                what="A callback with background=True does not run in the request. The first request hands the job to the "
-                "manager and returns two signed handles (cacheKey, job) at once; the browser then re-posts them every "
-                "interval and gets progress, then the result. DiskcacheManager runs the job in a new process next to the "
-                "web worker; CeleryManager queues it in Redis for a Celery worker, so jobs can run on other machines. Web "
-                "workers only ever answer short requests, so gunicorn's timeout no longer limits how long a job may take.",
-                when="A job takes longer than a few seconds: long queries, model fits, report builds — anything that could "
-                "come near the server's worker timeout, or that you want to show progress for or let users cancel.",
-                when_not="The work takes well under a second (the polls cost more than they save), or the user needs the "
-                "answer in the same request. Do not run DiskcacheManager in production: it forks a process per job on the "
-                "web host with no queue and no limit.",
-            ),
-            source_panel(__name__),
-        ]
+    return strategy.page(
+        META,
+        [controls, examples, dcc.Store(id=ids("token"), data=uuid.uuid4().hex)],
+        instruments.panel(SLUG),
+        source_panel(__name__),
+        what="A callback with background=True does not run in the request. The first request hands the job to the "
+        "manager and returns two signed handles (cacheKey, job) at once; the browser then re-posts them every "
+        "interval and gets progress, then the result. DiskcacheManager runs the job in a new process next to the "
+        "web worker; CeleryManager queues it in Redis for a Celery worker, so jobs can run on other machines. Web "
+        "workers only ever answer short requests, so gunicorn's timeout no longer limits how long a job may take.",
+        when="A job takes longer than a few seconds: long queries, model fits, report builds — anything that could "
+        "come near the server's worker timeout, or that you want to show progress for or let users cancel.",
+        when_not="The work takes well under a second (the polls cost more than they save), or the user needs the "
+        "answer in the same request. Do not run DiskcacheManager in production: it forks a process per job on the "
+        "web host with no queue and no limit.",
     )
 
 

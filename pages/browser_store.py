@@ -118,26 +118,22 @@ def layout(**_query):
             dcc.Store(id=ids("claims"), data={k: {**quota.SURVIVAL[k], "key": ids(k)} for k in quota.KINDS}),
         ]
     )
-    return html.Div(
-        [
-            strategy.header(META),
-            dbc.Row([dbc.Col(demo, lg=8), dbc.Col(instruments.panel(SLUG), lg=4)]),
-            strategy.explainer(
-                META,
-                what="dcc.Store holds JSON in the browser. With storage_type='memory' it lives in the page and is gone on "
-                "reload; 'session' copies it to sessionStorage, which survives a reload of this tab but not a new tab; "
-                "'local' copies it to localStorage, shared by every tab of this site and kept after the browser closes. "
-                "Either way the data is sent back up with every callback that names the store as Input or State. "
-                "Web storage is small — about 5 M characters per site in Chromium, 2.5 M in Safari — and dcc.Store writes "
-                "to it without a try/catch: past the quota the browser throws, nothing is saved, and the page carries on "
-                "as if it had been. This page checks the browser after every write and tells you.",
-                when="Per-user state that is small: choices, filters, a selected id, a few hundred rows; 'local' for "
-                "preferences that should outlive the session.",
-                when_not="Anything that can reach megabytes, or data the user must not be able to read or edit: keep it on "
-                "the server and put only a key in the store (session cache, serverside).",
-            ),
-            source_panel(__name__),
-        ]
+    return strategy.page(
+        META,
+        demo,
+        instruments.panel(SLUG),
+        source_panel(__name__),
+        what="dcc.Store holds JSON in the browser. With storage_type='memory' it lives in the page and is gone on "
+        "reload; 'session' copies it to sessionStorage, which survives a reload of this tab but not a new tab; "
+        "'local' copies it to localStorage, shared by every tab of this site and kept after the browser closes. "
+        "Either way the data is sent back up with every callback that names the store as Input or State. "
+        "Web storage is small — about 5 M characters per site in Chromium, 2.5 M in Safari — and dcc.Store writes "
+        "to it without a try/catch: past the quota the browser throws, nothing is saved, and the page carries on "
+        "as if it had been. This page checks the browser after every write and tells you.",
+        when="Per-user state that is small: choices, filters, a selected id, a few hundred rows; 'local' for "
+        "preferences that should outlive the session.",
+        when_not="Anything that can reach megabytes, or data the user must not be able to read or edit: keep it on "
+        "the server and put only a key in the store (session cache, serverside).",
     )
 
 

@@ -108,77 +108,66 @@ def _graph_card(kind):
 # A function, not a value: Dash registers this module in sys.modules only after running it,
 # and source_panel reads the module from there.
 def layout(**_query):
-    return html.Div(
-        [
-            strategy.header(META),
-            dbc.Row(
+    demo = [
+        dbc.Card(
+            dbc.CardBody(
                 [
-                    dbc.Col(
+                    dbc.Row(
                         [
-                            dbc.Card(
-                                dbc.CardBody(
-                                    [
-                                        dbc.Row(
-                                            [
-                                                dbc.Col(
-                                                    [
-                                                        dbc.Label("Region (the memoized argument)", html_for=ids("region")),
-                                                        dcc.Dropdown(
-                                                            id=ids("region"),
-                                                            options=list(workload.REGIONS),
-                                                            value=workload.REGIONS[0],
-                                                            clearable=False,
-                                                        ),
-                                                    ],
-                                                    md=5,
-                                                ),
-                                                dbc.Col(
-                                                    dcc.Loading(html.Div(id=ids("readout"), className="lab-readout"), type="dot"),
-                                                    md=7,
-                                                ),
-                                            ],
-                                            className="g-3 align-items-end",
-                                        ),
-                                        html.P(
-                                            [
-                                                "First time a region is picked anywhere: the expensive step runs once (",
-                                                html.Em("miss"),
-                                                "). After that, in this tab, another tab or another browser: instant (",
-                                                html.Em("hit"),
-                                                "). Watch ",
-                                                html.Em("expensive step ran"),
-                                                " in the instruments stay at one per region.",
-                                            ],
-                                            className="small text-muted mt-3 mb-0",
-                                        ),
-                                        # The signal: just the region, set when the value is in the cache.
-                                        dcc.Store(id=ids("signal")),
-                                    ]
-                                ),
-                                className="lab-card mb-3",
+                            dbc.Col(
+                                [
+                                    dbc.Label("Region (the memoized argument)", html_for=ids("region")),
+                                    dcc.Dropdown(
+                                        id=ids("region"),
+                                        options=list(workload.REGIONS),
+                                        value=workload.REGIONS[0],
+                                        clearable=False,
+                                    ),
+                                ],
+                                md=5,
                             ),
-                            dbc.Row([_graph_card(kind) for kind in KINDS], className="g-3"),
+                            dbc.Col(
+                                dcc.Loading(html.Div(id=ids("readout"), className="lab-readout"), type="dot"),
+                                md=7,
+                            ),
                         ],
-                        lg=8,
+                        className="g-3 align-items-end",
                     ),
-                    dbc.Col(instruments.panel(SLUG), lg=4),
+                    html.P(
+                        [
+                            "First time a region is picked anywhere: the expensive step runs once (",
+                            html.Em("miss"),
+                            "). After that, in this tab, another tab or another browser: instant (",
+                            html.Em("hit"),
+                            "). Watch ",
+                            html.Em("expensive step ran"),
+                            " in the instruments stay at one per region.",
+                        ],
+                        className="small text-muted mt-3 mb-0",
+                    ),
+                    # The signal: just the region, set when the value is in the cache.
+                    dcc.Store(id=ids("signal")),
                 ]
             ),
-            strategy.explainer(
-                META,
-                what="flask-caching's memoize stores a function's result in a cache every worker can reach, keyed by its "
-                "arguments. One callback calls it (computing on a miss) and then writes the region into a small dcc.Store "
-                "— the signal. The four graph callbacks fire on the signal and call the same function, which by then is a "
-                "cache hit. Nothing big travels through the browser. Caveat: flask-caching has no stampede protection — "
-                "two sessions picking a new region at the same moment both compute it. The serverside page fixes that with "
-                "single-flight (one computation per key across all workers, the others wait for it).",
-                when="A few distinct inputs (a dropdown), an expensive step whose result is the same for everyone, many "
-                "viewers: the first one pays, everyone after gets it instantly.",
-                when_not="The data differs per user or session (use session-cache), inputs are unbounded (free text, "
-                "timestamps), or results must never be computed twice at once (use single-flight).",
-            ),
-            source_panel(__name__),
-        ]
+            className="lab-card mb-3",
+        ),
+        dbc.Row([_graph_card(kind) for kind in KINDS], className="g-3"),
+    ]
+    return strategy.page(
+        META,
+        demo,
+        instruments.panel(SLUG),
+        source_panel(__name__),
+        what="flask-caching's memoize stores a function's result in a cache every worker can reach, keyed by its "
+        "arguments. One callback calls it (computing on a miss) and then writes the region into a small dcc.Store "
+        "— the signal. The four graph callbacks fire on the signal and call the same function, which by then is a "
+        "cache hit. Nothing big travels through the browser. Caveat: flask-caching has no stampede protection — "
+        "two sessions picking a new region at the same moment both compute it. The serverside page fixes that with "
+        "single-flight (one computation per key across all workers, the others wait for it).",
+        when="A few distinct inputs (a dropdown), an expensive step whose result is the same for everyone, many "
+        "viewers: the first one pays, everyone after gets it instantly.",
+        when_not="The data differs per user or session (use session-cache), inputs are unbounded (free text, "
+        "timestamps), or results must never be computed twice at once (use single-flight).",
     )
 
 

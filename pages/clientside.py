@@ -143,25 +143,21 @@ def layout(**_query):
         ),
         className="lab-card mb-3",
     )
-    return html.Div(
-        [
-            strategy.header(META),
-            dbc.Row([dbc.Col(demo, lg=8), dbc.Col(instruments.panel(META["slug"]), lg=4)]),
-            strategy.explainer(
-                META,
-                what="“Load” runs one server callback that sends the raw rows (compact columns, categories as codes) "
-                "into a dcc.Store. The region, fruit and x-range controls feed a clientside callback — JavaScript in "
-                "assets/clientside.js — that filters and aggregates those rows in the tab and draws both charts. The "
-                "instruments on the right log no request for any of those interactions. The table below records, per "
-                "row count, what that one load cost: bytes, time until the data was usable, the JavaScript heap, and "
-                "how long one interaction then takes.",
-                when="The data is modest (up to some tens of thousands of rows), the same for the whole session, and "
-                "the interactions are many and simple — filters, sorts, sums.",
-                when_not="The data is large, private per row, or the computation needs Python libraries: keep it on "
-                "the server and send results (see the server-side store), or send only aggregates.",
-            ),
-            source_panel(__name__),
-        ]
+    return strategy.page(
+        META,
+        demo,
+        instruments.panel(META["slug"]),
+        source_panel(__name__),
+        what="“Load” runs one server callback that sends the raw rows (compact columns, categories as codes) "
+        "into a dcc.Store. The region, fruit and x-range controls feed a clientside callback — JavaScript in "
+        "assets/clientside.js — that filters and aggregates those rows in the tab and draws both charts. The "
+        "instruments on the right log no request for any of those interactions. The table below records, per "
+        "row count, what that one load cost: bytes, time until the data was usable, the JavaScript heap, and "
+        "how long one interaction then takes.",
+        when="The data is modest (up to some tens of thousands of rows), the same for the whole session, and "
+        "the interactions are many and simple — filters, sorts, sums.",
+        when_not="The data is large, private per row, or the computation needs Python libraries: keep it on "
+        "the server and send results (see the server-side store), or send only aggregates.",
     )
 
 

@@ -109,26 +109,22 @@ def layout(**_query):
             ),
         ]
     )
-    return html.Div(
-        [
-            strategy.header(META),
-            dbc.Row([dbc.Col(demo, lg=8), dbc.Col(instruments.panel(META["slug"]), lg=4)]),
-            strategy.explainer(
-                META,
-                what="A module-level variable lives in the memory of one Python process. gunicorn runs this site with 4 worker "
-                "processes and hands each request to whichever one is free, so Set changes the copy inside one worker and the "
-                "next Read may be answered by a worker that never saw it. And because all users' requests land on the same few "
-                "workers, a value one user writes is what the next user reads. Even with a single worker the leak between users "
-                "stays. The fix is to keep callbacks pure: reassign to a local variable inside the callback "
-                "(seed 000's filtered_df = df[df.c == value]) and send anything that must outlive the request back to the "
-                "browser (dcc.Store, right) or to a shared server store.",
-                when="Only for read-only values set at start-up: a lookup table, a loaded model, configuration. Reading a "
-                "global never breaks; changing it does.",
-                when_not="For anything a callback changes: per-user choices, intermediate results, caches, counters. It fails "
-                "silently on several workers and leaks between users on one.",
-            ),
-            source_panel(__name__),
-        ]
+    return strategy.page(
+        META,
+        demo,
+        instruments.panel(META["slug"]),
+        source_panel(__name__),
+        what="A module-level variable lives in the memory of one Python process. gunicorn runs this site with 4 worker "
+        "processes and hands each request to whichever one is free, so Set changes the copy inside one worker and the "
+        "next Read may be answered by a worker that never saw it. And because all users' requests land on the same few "
+        "workers, a value one user writes is what the next user reads. Even with a single worker the leak between users "
+        "stays. The fix is to keep callbacks pure: reassign to a local variable inside the callback "
+        "(seed 000's filtered_df = df[df.c == value]) and send anything that must outlive the request back to the "
+        "browser (dcc.Store, right) or to a shared server store.",
+        when="Only for read-only values set at start-up: a lookup table, a loaded model, configuration. Reading a "
+        "global never breaks; changing it does.",
+        when_not="For anything a callback changes: per-user choices, intermediate results, caches, counters. It fails "
+        "silently on several workers and leaks between users on one.",
     )
 
 

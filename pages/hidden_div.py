@@ -79,24 +79,20 @@ def layout(**_query):
             dcc.Store(id=ids("consumers"), data=len(payload.SHOWN_FRUITS) + 1),
         ]
     )
-    return html.Div(
-        [
-            strategy.header(META),
-            dbc.Row([dbc.Col(demo, lg=8), dbc.Col(instruments.panel(SLUG), lg=4)]),
-            strategy.explainer(
-                META,
-                what="The producer turns its DataFrame into a JSON string and returns it as the children of a div styled "
-                "display:none. Dash keeps that string in the browser; each consumer names the div's children as Input, so the "
-                "renderer sends the whole string back up with every consumer request, and the consumer parses it again. "
-                "Watch the instruments: one request down with the frame, then one request up per consumer, each carrying "
-                "the frame. Ten times the rows, ten times the bytes, four times over. dcc.Store(storage_type='memory') is "
-                "the same idea with a proper component.",
-                when="The shared result is small (kilobytes), the consumers are few, and you want no server-side state at all.",
-                when_not="The frame is large or grows with the data: compute aggregates up front, or keep the frame on the "
-                "server and ship a key (session cache, serverside).",
-            ),
-            source_panel(__name__),
-        ]
+    return strategy.page(
+        META,
+        demo,
+        instruments.panel(SLUG),
+        source_panel(__name__),
+        what="The producer turns its DataFrame into a JSON string and returns it as the children of a div styled "
+        "display:none. Dash keeps that string in the browser; each consumer names the div's children as Input, so the "
+        "renderer sends the whole string back up with every consumer request, and the consumer parses it again. "
+        "Watch the instruments: one request down with the frame, then one request up per consumer, each carrying "
+        "the frame. Ten times the rows, ten times the bytes, four times over. dcc.Store(storage_type='memory') is "
+        "the same idea with a proper component.",
+        when="The shared result is small (kilobytes), the consumers are few, and you want no server-side state at all.",
+        when_not="The frame is large or grows with the data: compute aggregates up front, or keep the frame on the "
+        "server and ship a key (session cache, serverside).",
     )
 
 

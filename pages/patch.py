@@ -122,25 +122,21 @@ def layout(**_query):
         ),
         className="lab-card mb-3",
     )
-    return html.Div(
-        [
-            strategy.header(META),
-            dbc.Row([dbc.Col(demo, lg=8), dbc.Col(instruments.panel(META["slug"]), lg=4)]),
-            strategy.explainer(
-                META,
-                what="A callback that returns dash.Patch() instead of a value sends a list of operations — here "
-                "“extend data[0].x with these numbers” and “append these rows to the table” — and the browser applies "
-                "them to the props it already has. The chart on the right compares each click's response size in both modes: "
-                "a full re-send grows with everything on screen, a Patch only with the rows added. The request is "
-                "small in both modes because this callback sends up a row count, not the figure: had it taken the "
-                "figure or a Store as State, that would still travel up whole on every click.",
-                when="An output grows or changes a little at a time: streaming points, appending log lines or table "
-                "rows, toggling one trace, editing one cell.",
-                when_not="The output is replaced wholesale anyway, or the expensive part is the data sent up "
-                "(Patch does nothing for Inputs and States — keep those on the server instead).",
-            ),
-            source_panel(__name__),
-        ]
+    return strategy.page(
+        META,
+        demo,
+        instruments.panel(META["slug"]),
+        source_panel(__name__),
+        what="A callback that returns dash.Patch() instead of a value sends a list of operations — here "
+        "“extend data[0].x with these numbers” and “append these rows to the table” — and the browser applies "
+        "them to the props it already has. The chart on the right compares each click's response size in both modes: "
+        "a full re-send grows with everything on screen, a Patch only with the rows added. The request is "
+        "small in both modes because this callback sends up a row count, not the figure: had it taken the "
+        "figure or a Store as State, that would still travel up whole on every click.",
+        when="An output grows or changes a little at a time: streaming points, appending log lines or table "
+        "rows, toggling one trace, editing one cell.",
+        when_not="The output is replaced wholesale anyway, or the expensive part is the data sent up "
+        "(Patch does nothing for Inputs and States — keep those on the server instead).",
     )
 
 

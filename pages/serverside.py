@@ -134,27 +134,23 @@ def layout(**_query):
         ),
         className="lab-card mb-3",
     )
-    return html.Div(
-        [
-            strategy.header(META),
-            dbc.Row([dbc.Col(demo, lg=8), dbc.Col(instruments.panel(META["slug"]), lg=4)]),
-            strategy.explainer(
-                META,
-                what="The producer runs the expensive step and writes the result into the shared store as Arrow IPC under "
-                "a content key (rows and region). The browser's dcc.Store receives only a key: the content key plus this "
-                "page's signed session id. Each consumer sends that key up, the server checks the session's entry "
-                "exists (one tiny round trip, which also refreshes its TTL), then answers with its view of the frame: "
-                "from its own memory when it has built it before, else from the store, where the first worker to build "
-                "a view leaves it (kilobytes, not the frame's megabytes). Only a view nobody has built yet decodes the "
-                "frame. A value computed once serves every session that "
-                "asks for the same input; each session's entry is its own and expires or is evicted on its own.",
-                when="The data is large, several callbacks read it, and it is the same for many users or interactions: "
-                "payloads stay constant at any size, and a crowd of sessions computes each value once.",
-                when_not="The data is small (a Store is simpler), must survive the server's store being flushed, or is "
-                "edited in the browser: a key-only store holds server-computed values, not user edits.",
-            ),
-            source_panel(__name__),
-        ]
+    return strategy.page(
+        META,
+        demo,
+        instruments.panel(META["slug"]),
+        source_panel(__name__),
+        what="The producer runs the expensive step and writes the result into the shared store as Arrow IPC under "
+        "a content key (rows and region). The browser's dcc.Store receives only a key: the content key plus this "
+        "page's signed session id. Each consumer sends that key up, the server checks the session's entry "
+        "exists (one tiny round trip, which also refreshes its TTL), then answers with its view of the frame: "
+        "from its own memory when it has built it before, else from the store, where the first worker to build "
+        "a view leaves it (kilobytes, not the frame's megabytes). Only a view nobody has built yet decodes the "
+        "frame. A value computed once serves every session that "
+        "asks for the same input; each session's entry is its own and expires or is evicted on its own.",
+        when="The data is large, several callbacks read it, and it is the same for many users or interactions: "
+        "payloads stay constant at any size, and a crowd of sessions computes each value once.",
+        when_not="The data is small (a Store is simpler), must survive the server's store being flushed, or is "
+        "edited in the browser: a key-only store holds server-computed values, not user edits.",
     )
 
 

@@ -131,25 +131,21 @@ def layout(**_query):
         ),
         consumers(ids, "Summary of this session's data", "no data yet", fruit=workload.FRUITS[0]),
     ]
-    return html.Div(
-        [
-            strategy.header(META),
-            dbc.Row([dbc.Col(demo, lg=8), dbc.Col(instruments.panel(SLUG), lg=4)]),
-            strategy.explainer(
-                META,
-                what="The layout is a function, so every page load mints a fresh session id (a uuid4 signed with the "
-                "server's secret) into a dcc.Store. Callbacks send that id back; the server checks the signature, then "
-                "reads this session's frame from the store (Arrow, under session-cache:<uuid>:…), or computes and stores "
-                "it on the first fetch. Two outputs read the same copy. The store keeps at most session_threshold "
-                "sessions: when more exist, the least recently used other ones are evicted. Open a second tab: it is a "
-                "second session with its own region, time stamp and data.",
-                when="Each user derives different data from an expensive step and several callbacks need it: the frame "
-                "stays on the server, the browser carries only a ~70-byte id.",
-                when_not="Everyone sees the same result (use cache-signal: compute once for all), the data must survive "
-                "a reload or a new tab (keep the id in a cookie or local storage), or you cannot afford one copy per user.",
-            ),
-            source_panel(__name__),
-        ]
+    return strategy.page(
+        META,
+        demo,
+        instruments.panel(SLUG),
+        source_panel(__name__),
+        what="The layout is a function, so every page load mints a fresh session id (a uuid4 signed with the "
+        "server's secret) into a dcc.Store. Callbacks send that id back; the server checks the signature, then "
+        "reads this session's frame from the store (Arrow, under session-cache:<uuid>:…), or computes and stores "
+        "it on the first fetch. Two outputs read the same copy. The store keeps at most session_threshold "
+        "sessions: when more exist, the least recently used other ones are evicted. Open a second tab: it is a "
+        "second session with its own region, time stamp and data.",
+        when="Each user derives different data from an expensive step and several callbacks need it: the frame "
+        "stays on the server, the browser carries only a ~70-byte id.",
+        when_not="Everyone sees the same result (use cache-signal: compute once for all), the data must survive "
+        "a reload or a new tab (keep the id in a cookie or local storage), or you cannot afford one copy per user.",
     )
 
 

@@ -140,25 +140,21 @@ def layout(**_query):
         consumers(ids, "Read back from your file", "no file yet", fruit=workload.FRUITS[1]),
         seed_box,
     ]
-    return html.Div(
-        [
-            strategy.header(META),
-            dbc.Row([dbc.Col(demo, lg=8), dbc.Col(instruments.panel(SLUG), lg=4)]),
-            strategy.explainer(
-                META,
-                what="Seed 003's first option gives each session its own file. Here the file is "
-                "<data_dir>/session-files/<uuid>.arrow, where the uuid is the part of your session id the server minted "
-                "and signed — a forged or guessed id is refused before any path is built. The path is built by the "
-                "server and checked to lie inside the folder after resolving it; writes go to a temporary file that "
-                "replaces the old one in one step, so a reader never sees half a file; every write removes files older "
-                "than an hour and all but the newest session_threshold files. Embedded mode puts the files on this "
-                "machine: every gunicorn worker here sees them, a second web host would not.",
-                when="One machine, a handful of users, data too big for the browser, and no Redis or database to run.",
-                when_not="Several web hosts (each has its own disk; use a shared store such as Redis), heavy "
-                "concurrent writes, or anything where a cache (session-cache, serverside) does the job without files.",
-            ),
-            source_panel(__name__),
-        ]
+    return strategy.page(
+        META,
+        demo,
+        instruments.panel(SLUG),
+        source_panel(__name__),
+        what="Seed 003's first option gives each session its own file. Here the file is "
+        "<data_dir>/session-files/<uuid>.arrow, where the uuid is the part of your session id the server minted "
+        "and signed — a forged or guessed id is refused before any path is built. The path is built by the "
+        "server and checked to lie inside the folder after resolving it; writes go to a temporary file that "
+        "replaces the old one in one step, so a reader never sees half a file; every write removes files older "
+        "than an hour and all but the newest session_threshold files. Embedded mode puts the files on this "
+        "machine: every gunicorn worker here sees them, a second web host would not.",
+        when="One machine, a handful of users, data too big for the browser, and no Redis or database to run.",
+        when_not="Several web hosts (each has its own disk; use a shared store such as Redis), heavy "
+        "concurrent writes, or anything where a cache (session-cache, serverside) does the job without files.",
     )
 
 
