@@ -25,6 +25,7 @@ import stores
 import workload
 from config import Settings
 from stores import codec
+from stores.background import QueueState, queue_state
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,11 @@ def ticket(token, example: str, n_clicks) -> str:
 def lost_after(settings: Settings) -> float:
     """Seconds without progress after which the page declares a job lost."""
     return max(10.0, 5 * settings.compute_delay)
+
+
+# A job still waiting in a queue that workers are serving is not lost — up to this many
+# times the usual limit, after which a queue that does not move counts as stuck.
+QUEUED_FOR_AT_MOST = 10
 
 
 def long_job_seconds(settings: Settings) -> int:
@@ -194,6 +200,7 @@ class Verdict:
     record: dict | None = None
     lost_now: bool = False
     limit: float = 0.0
+    queue: QueueState | None = None  # Celery mode, once the job has waited past the limit
 
 
 def watch(lab, name: str, running: bool, cancelled: bool, now: float | None = None) -> Verdict:
@@ -215,10 +222,16 @@ def watch(lab, name: str, running: bool, cancelled: bool, now: float | None = No
         return Verdict(record["state"], record=record, limit=limit)
     last = max(seen, record["beat"]) if record else seen
     idle = max(0.0, now - last)
-    if idle > limit:
-        save(lab, name, {**(record or {"ticket": name}), "state": "lost", "lost_at": now})
-        return Verdict("lost", idle, record, lost_now=True, limit=limit)
-    return Verdict("running" if record else "queued", idle, record, limit=limit)
+    if idle <= limit:
+        return Verdict("running" if record else "queued", idle, record, limit=limit)
+    queue = None
+    if record is None and idle <= QUEUED_FOR_AT_MOST * limit:
+        # Never started: behind other jobs in a queue that workers are serving, or nobody is there?
+        queue = queue_state(lab.settings)
+        if queue is not None and queue.workers and queue.waiting:
+            return Verdict("queued", idle, None, limit=limit, queue=queue)
+    save(lab, name, {**(record or {"ticket": name}), "state": "lost", "lost_at": now})
+    return Verdict("lost", idle, record, lost_now=True, limit=limit, queue=queue)
 
 
 # --- views --------------------------------------------------------------------------------------
@@ -294,6 +307,14 @@ def watch_view(verdict: Verdict):
     """The status line under the progress bar."""
     record = verdict.record
     if verdict.state == "queued":
+        queue = verdict.queue
+        if queue is not None:
+            return html.Span(
+                f"Queued {verdict.idle:.0f} s: {queue.waiting} job(s) wait in the queue and {queue.workers} Celery "
+                "worker(s) are busy serving it; this one starts when a pool process is free "
+                f"(declared lost only if the queue stalls for {QUEUED_FOR_AT_MOST * verdict.limit:.0f} s).",
+                className="small text-muted bg-queued",
+            )
         return html.Span(
             f"Queued {verdict.idle:.0f} s: waiting for a worker to pick the job up "
             f"(declared lost after {verdict.limit:.0f} s without progress).",
@@ -305,11 +326,12 @@ def watch_view(verdict: Verdict):
             className="small text-muted",
         )
     if verdict.state == "lost":
-        heard = (
-            f"last heard from {where(record)} at step {record['step']}/{record['total']}"
-            if record and "pid" in record
-            else "no worker ever started it"
-        )
+        if record and "pid" in record:
+            heard = f"last heard from {where(record)} at step {record['step']}/{record['total']}"
+        elif verdict.queue is not None and not verdict.queue.workers:
+            heard = "no worker ever started it: no Celery worker answered a ping — start one with `celery -A app:celery_app worker`"
+        else:
+            heard = "no worker ever started it"
         return dbc.Alert(
             [
                 html.Strong("Job lost. "),

@@ -156,7 +156,8 @@ def layout(**_query):
                 "progress= drives a progress bar",
                 "The job calls set_progress after each step; each poll "
                 "brings the newest value. A watchdog declares the job lost after "
-                f"{jobs.lost_after(settings):.0f} s without progress and cancels it, so polling always ends.",
+                f"{jobs.lost_after(settings):.0f} s without progress and cancels it, so polling always ends — "
+                "unless the job is still waiting in a Celery queue that live workers are serving.",
                 [
                     _buttons(4, cancel=True),
                     dbc.Progress(id=ids("ex4-bar"), value=0, label="", striped=True, animated=True, className="mb-2 bg-bar"),

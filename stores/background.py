@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import time
+from dataclasses import dataclass
 
+import redis
 from celery import Celery
 
 from config import Settings
@@ -14,7 +17,6 @@ RESULT_TTL = 3600
 
 
 def _task_queue_errors() -> tuple[type[Exception], ...]:
-    import redis
     from celery.exceptions import BackendError
     from kombu.exceptions import OperationalError
 
@@ -60,6 +62,42 @@ def make_celery(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
     )
     return app
+
+
+@dataclass(frozen=True)
+class QueueState:
+    """What the task queue looks like from a web worker (Celery mode)."""
+
+    waiting: int  # tasks in the broker's queue that no worker has taken yet
+    workers: int  # Celery workers that answered a ping
+
+
+_apps: dict[str, Celery] = {}
+_states: dict[str, tuple[float, QueueState]] = {}
+_STATE_FRESH = 2.0
+
+
+def queue_state(settings: Settings, timeout: float = 0.5) -> QueueState | None:
+    """Tasks waiting and workers alive; None in embedded mode (no queue: each job is forked at once).
+
+    A ping waits `timeout` for replies, so a process asks at most every couple of seconds."""
+    if not settings.redis_url:
+        return None
+    now = time.monotonic()
+    cached = _states.get(settings.redis_url)
+    if cached and now - cached[0] < _STATE_FRESH:
+        return cached[1]
+    app = _apps.get(settings.redis_url) or _apps.setdefault(settings.redis_url, make_celery(settings))
+    try:
+        with redis.Redis.from_url(settings.redis_url, socket_timeout=settings.redis_timeout,
+                                  socket_connect_timeout=settings.redis_timeout) as client:
+            waiting = int(client.llen(app.conf.task_default_queue))
+        workers = len(app.control.ping(timeout=timeout) or [])
+    except TASK_QUEUE_ERRORS as exc:
+        raise StoreUnavailable(f"the task queue's Redis did not answer ({type(exc).__name__})") from exc
+    state = QueueState(waiting, workers)
+    _states[settings.redis_url] = (now, state)
+    return state
 
 
 def make_manager(settings: Settings, celery_app: Celery):

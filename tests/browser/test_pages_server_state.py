@@ -26,16 +26,15 @@ def pick(page, dropdown_id: str, value: str) -> None:
     page.get_by_role("option", name=value, exact=True).click()
 
 
-def verdict(page, prefix: str, region: str | None = None) -> str:
-    """Wait for the page's verdict of the last fetch (optionally for region); 'yes' when it computed."""
+def verdict(page, prefix: str, region: str | None = None, before: str | None = None) -> str:
+    """Wait for the page's verdict of the last fetch (optionally for region, and other than the
+    verdict text `before`: a response arrives a moment before it is rendered); 'yes' when it computed."""
     selector = f"#{prefix}__verdict"
-    if region:
-        page.wait_for_function(
-            "([s, r]) => { const e = document.querySelector(s); return e && e.textContent.startsWith(r + ':'); }",
-            arg=[selector, region],
-        )
-    else:
-        page.wait_for_selector(selector)
+    page.wait_for_function(
+        "([s, r, b]) => { const e = document.querySelector(s);"
+        " return e && (!r || e.textContent.startsWith(r + ':')) && (b === null || e.textContent !== b); }",
+        arg=[selector, region, before],
+    )
     return page.get_attribute(selector, "data-computed")
 
 
@@ -106,8 +105,9 @@ def test_session_cache_keeps_each_sessions_own_data_and_refuses_forged_ids(site_
     assert computes() == before + 1
     alice_computed_at = alice.get_attribute("#session-cache__about", "data-computed-at")
 
+    first_verdict = alice.inner_text("#session-cache__verdict")
     click_and_wait(alice, "#session-cache__fetch", "session-cache__status")
-    assert verdict(alice, "session-cache") == "no", "a later fetch reads the session's copy"
+    assert verdict(alice, "session-cache", before=first_verdict) == "no", "a later fetch reads the session's copy"
     assert alice.get_attribute("#session-cache__about", "data-computed-at") == alice_computed_at
     assert computes() == before + 1
 

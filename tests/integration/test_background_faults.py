@@ -316,3 +316,68 @@ def test_killed_celery_worker_job_is_declared_lost_and_polling_stops(start_site,
     assert len(polls) == count, "the browser kept polling a lost job"
     expect(page.locator(f"#{NS}ex4-result")).to_have_text("Not run yet.")
     assert problems == [], "\n".join(problems)
+
+
+def test_a_job_queued_behind_busy_workers_is_not_declared_lost(start_site, redis_url, new_page):
+    """Two long jobs fill the Celery worker's two pool processes; a third waits in the queue for
+    longer than lost_after(). Its watchdog asks the queue, finds workers up and jobs waiting, and
+    says so instead of declaring the job lost; the job then runs to its result."""
+    from playwright.sync_api import expect
+
+    # 12 steps of 1.5 s: the third job waits ~18 s, well past the 10 s limit.
+    site = start_site(workers=2, redis_url=redis_url.rsplit("/", 1)[0] + "/6", compute_delay=1.5)
+    limit = jobs.lost_after(site.settings)
+    tabs = []
+    for _ in range(3):
+        page, problems = new_page()
+        page.goto(site.url + "/background")
+        page.locator(f"#{NS}steps").get_by_label("12", exact=True).check()
+        tabs.append((page, problems))
+
+    def started(page) -> bool:
+        value = page.locator(f"#{NS}ex4-bar .progress-bar").get_attribute("aria-valuenow")
+        return bool(value) and float(value) > 0
+
+    for page, _ in tabs[:2]:
+        page.click(f"#{NS}ex4-run")
+    wait_until(lambda: all(started(p) for p, _ in tabs[:2]), 60, 0.2, "the first two jobs to fill both pool processes")
+
+    waiting, _ = tabs[2]
+    clicked = time.monotonic()
+    waiting.click(f"#{NS}ex4-run")
+    status = waiting.locator(f"#{NS}ex4-status")
+    expect(status).to_contain_text("wait in the queue", timeout=(limit + 10) * 1000)
+    said = status.inner_text()
+    assert time.monotonic() - clicked > limit, "the queue was consulted before the job was overdue"
+    # This job is the one waiting; the site's one Celery worker (two pool processes) answered the ping.
+    assert "1 job(s) wait in the queue and 1 Celery worker(s) are busy" in said, said
+    assert not started(waiting), "the third job started while both pool processes were busy"
+    assert "Job lost" not in said
+
+    # It was queued, not lost: it starts when a pool process frees up and finishes.
+    expect(waiting.locator(f"#{NS}ex4-result")).to_contain_text("Done: 12 steps", timeout=60_000)
+    for page, problems in tabs:
+        expect(page.locator(f"#{NS}ex4-result")).to_contain_text("Done: 12 steps", timeout=30_000)
+        assert "Job lost" not in page.locator(f"#{NS}ex4-status").inner_text()
+        assert problems == [], "\n".join(problems)
+
+
+def test_a_job_no_worker_takes_is_declared_lost_with_the_reason(start_site, redis_url, new_page):
+    """Redis mode with no Celery worker at all: the job waits in the queue for ever. After
+    lost_after() the watchdog finds nobody answering a ping, declares it lost, says why and how
+    to start a worker, and polling stops."""
+    from playwright.sync_api import expect
+
+    site = start_site(workers=2, celery=False, redis_url=redis_url.rsplit("/", 1)[0] + "/7")
+    limit = jobs.lost_after(site.settings)
+    page, problems = new_page()
+    page.goto(site.url + "/background")
+    clicked = time.monotonic()
+    page.click(f"#{NS}ex4-run")
+    status = page.locator(f"#{NS}ex4-status")
+    expect(status).to_contain_text("Job lost", timeout=(limit + 10) * 1000)
+    assert time.monotonic() - clicked > limit
+    expect(status).to_contain_text("no Celery worker answered a ping")
+    expect(status).to_contain_text("celery -A app:celery_app worker")
+    expect(page.locator(f"#{NS}ex4-run")).to_be_enabled(timeout=5000)
+    assert problems == [], "\n".join(problems)

@@ -146,6 +146,16 @@ class Tab:
     def text(self, selector: str) -> str:
         return self.page.inner_text(selector)
 
+    def rendered(self, selector: str, before: str, timeout: float = 30) -> str:
+        """Wait until `selector` shows a text other than `before` (and not '', a loading state):
+        the answer has been rendered, not just received. Returns the new text."""
+        def new_text():
+            located = self.page.locator(selector)
+            text = self.text(selector) if located.count() else ""
+            return text if text and text != before else None
+
+        return wait_until(new_text, timeout, 0.05, f"{selector} to show the new answer")
+
     def shows(self, selector: str, text: str, timeout: float = 30) -> None:
         """Wait until `selector` shows exactly `text`: an answer is rendered a moment after it
         arrives, and a dcc.Loading hides its content (inner text '') while a request is out."""
@@ -272,19 +282,21 @@ def browser_store(tab: Tab, workers: Workers, site) -> None:
 # --- state on the server -----------------------------------------------------------------------------
 
 
-def _verdict(page, prefix: str, region: str) -> str:
+def _verdict(page, prefix: str, region: str, before: str = "") -> tuple[str, str]:
+    """The verdict's data-computed and text, once it names `region` and differs from `before`."""
     selector = f"#{prefix}__verdict"
     page.wait_for_function(
-        "([s, r]) => { const e = document.querySelector(s); return e && e.textContent.startsWith(r + ':'); }",
-        arg=[selector, region],
+        "([s, r, b]) => { const e = document.querySelector(s); return e && e.textContent.startsWith(r + ':') && e.textContent !== b; }",
+        arg=[selector, region, before],
     )
-    return page.get_attribute(selector, "data-computed")
+    return page.get_attribute(selector, "data-computed"), page.inner_text(selector)
 
 
 def cache_signal(tab: Tab, workers: Workers, site) -> None:
     page = tab.page
     store = open_store(site)
-    assert _verdict(page, "cache-signal", "north") == "yes"  # the default region, computed on load
+    computed, shown = _verdict(page, "cache-signal", "north")
+    assert computed == "yes"  # the default region, computed on load
     computed_by = wait_until(lambda: store.get_int("cache-signal:computed:north"), 10, message="the compute counter")
 
     killed = tab.kill_during(workers, lambda: pick(page, "cache-signal__region", "south"), "cache-signal__signal.data")
@@ -293,7 +305,8 @@ def cache_signal(tab: Tab, workers: Workers, site) -> None:
     since = len(tab.answers)
     pick(page, "cache-signal__region", "north")
     tab.answered(["cache-signal__signal.data"], since)  # the readout still shows the answer from before the kill
-    assert _verdict(page, "cache-signal", "north") == "no", "the cached value was lost with the workers"
+    computed, _ = _verdict(page, "cache-signal", "north", before=shown)
+    assert computed == "no", "the cached value was lost with the workers"
     readout = tab.text("#cache-signal__readout")
     assert "from the cache" in readout
     # Computed before the kill, by a worker that no longer exists.
@@ -305,11 +318,13 @@ def cache_signal(tab: Tab, workers: Workers, site) -> None:
 
 def session_cache(tab: Tab, workers: Workers, site) -> None:
     page = tab.page
+    verdict = "#session-cache__verdict"
     badge = tab.text(".lab-session-badge code")
     pick(page, "session-cache__region", "north")
     since = len(tab.answers)
     page.click("#session-cache__fetch")
     tab.answered(["session-cache__table.children", "session-cache__graph.figure"], since)
+    shown = tab.rendered(verdict, "")
     assert page.get_attribute("#session-cache__verdict", "data-computed") == "yes"
     expect(page.locator("#session-cache__table table")).to_contain_text("apples")
     computed_at = page.get_attribute("#session-cache__about", "data-computed-at")
@@ -324,6 +339,7 @@ def session_cache(tab: Tab, workers: Workers, site) -> None:
     pick(page, "session-cache__region", "north")
     page.click("#session-cache__fetch")
     tab.answered(["session-cache__table.children", "session-cache__graph.figure"], since)
+    shown = tab.rendered(verdict, shown)  # the killed fetch rendered nothing: this is the one before it
     assert page.get_attribute("#session-cache__verdict", "data-computed") == "no", tab.text("#session-cache__status")
     assert page.get_attribute("#session-cache__about", "data-computed-at") == computed_at
     tab.shows(".lab-session-badge code", badge)
@@ -337,6 +353,7 @@ def session_cache(tab: Tab, workers: Workers, site) -> None:
     started = time.monotonic()
     page.click("#session-cache__fetch")
     tab.answered(["session-cache__table.children"], since)
+    tab.rendered(verdict, shown)
     assert page.get_attribute("#session-cache__verdict", "data-computed") == "yes", tab.text("#session-cache__status")
     assert "east" in tab.text("#session-cache__about")
     took = time.monotonic() - started
