@@ -230,7 +230,9 @@ def watch(lab, name: str, running: bool, cancelled: bool, now: float | None = No
         queue = queue_state(lab.settings)
         if queue is not None and queue.workers and queue.waiting:
             return Verdict("queued", idle, None, limit=limit, queue=queue)
-    save(lab, name, {**(record or {"ticket": name}), "state": "lost", "lost_at": now})
+    # Kept with the record: the page shows the verdict again after the cancel that ends the job.
+    workers = None if queue is None else queue.workers
+    save(lab, name, {**(record or {"ticket": name}), "state": "lost", "lost_at": now, "workers": workers})
     return Verdict("lost", idle, record, lost_now=True, limit=limit, queue=queue)
 
 
@@ -328,7 +330,7 @@ def watch_view(verdict: Verdict):
     if verdict.state == "lost":
         if record and "pid" in record:
             heard = f"last heard from {where(record)} at step {record['step']}/{record['total']}"
-        elif verdict.queue is not None and not verdict.queue.workers:
+        elif (verdict.queue is not None and not verdict.queue.workers) or (record or {}).get("workers") == 0:
             heard = "no worker ever started it: no Celery worker answered a ping — start one with `celery -A app:celery_app worker`"
         else:
             heard = "no worker ever started it"
