@@ -2,6 +2,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components import measured as measure
 from components.strategy import GROUPS, page_path, strategies, verdict
 
 dash.register_page(__name__, path="/", name="Home", title="Dash State Lab", order=0)
@@ -23,18 +24,24 @@ def _cell(key, value):
     return html.Td(verdict(value, neutral=key == "shared_between_users"))
 
 
-def catalogue(listed):
-    head = html.Thead(html.Tr([html.Th("Strategy")] + [html.Th(label) for _, label in COLUMNS]))
+def catalogue(listed, measured=None):
+    numbers = [html.Th(f"Measured at {measured.rows:,} rows")] if measured else []
+    head = html.Thead(html.Tr([html.Th("Strategy")] + [html.Th(label) for _, label in COLUMNS] + numbers))
     rows = []
     for group, label in GROUPS.items():
         members = [s for s in listed if s["group"] == group]
         if not members:
             continue
-        rows.append(html.Tr(html.Th(label, colSpan=len(COLUMNS) + 1, className="table-light small text-uppercase")))
+        span = len(COLUMNS) + 1 + len(numbers)
+        rows.append(html.Tr(html.Th(label, colSpan=span, className="table-light small text-uppercase")))
         for s in members:
             # The summary is a hover hint: the matrix must stay scannable on a projector.
             title = html.Td(html.Span(dcc.Link(s["title"], href=page_path(s["slug"])), title=s["summary"]))
-            rows.append(html.Tr([title] + [_cell(key, s[key]) for key, _ in COLUMNS]))
+            cells = [_cell(key, s[key]) for key, _ in COLUMNS]
+            if measured:
+                row = measured.by_strategy.get(s["slug"])
+                cells.append(measure.cell(row))
+            rows.append(html.Tr([title] + cells, **{"data-slug": s["slug"]}))
     return dbc.Table([head, html.Tbody(rows)], hover=True, responsive=True, className="lab-catalogue bg-white")
 
 
@@ -65,6 +72,7 @@ def guide(listed):
 
 def layout(**_query):
     listed = strategies()
+    measured = measure.load()
     return html.Div(
         [
             html.Div(
@@ -81,7 +89,7 @@ def layout(**_query):
                 ],
                 className="lab-header",
             ),
-            dbc.Card(dbc.CardBody(catalogue(listed)), className="lab-card mb-4"),
+            dbc.Card(dbc.CardBody([catalogue(listed, measured), measure.caption(measured)]), className="lab-card mb-4"),
             guide(listed),
             html.P(
                 [
