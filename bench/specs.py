@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from urllib.parse import urlencode
 
 import numpy as np
 
@@ -384,6 +385,25 @@ add(Spec(
     clientside={"clientside__request.data": _request_load},
     browser_held=(("data", "data"),),
     note="The dataset is loaded into the browser once; each interaction then runs in the browser (no request).",
+))
+
+def _url_query(payload: dict) -> dict:
+    """The url-state page's clientside callback, in Python: the query string its controls make."""
+    values = {i["id"].split(SEP, 1)[-1]: i.get("value") for i in payload.get("inputs") or []}
+    query = urlencode({name: values.get(name) for name in ("region", "rows", "fruit")})
+    return {"url-state__link": {"children": f"/url-state?{query}"},
+            "url-state__link-bytes": {"children": f"The state is {len(query)} bytes of query string"}}
+
+
+add(Spec(
+    slug="url-state",
+    setup=(Act("rows", "value", ROWS),),
+    round=(Act("region", "value", REGION),),
+    reads=(Read("table", "children", identify_workload),),
+    allowed_rows=workload.ROW_CHOICES,
+    clientside={"..url-state__link.children...url-state__link-bytes.children..": _url_query},
+    browser_held=(("link", "children"),),
+    note="The choices live in the query string (written by a clientside callback); the data in a shared cache.",
 ))
 
 BASELINE = add(Spec(

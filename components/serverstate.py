@@ -155,7 +155,7 @@ def mint_session() -> tuple[str | None, dbc.Alert | None]:
         return None, problem(exc)
 
 
-def workload_pickers(ids, region: str, width: int) -> list[dbc.Col]:
+def workload_pickers(ids, region: str, width: int, rows: int = workload.DEFAULT_ROWS) -> list[dbc.Col]:
     """Labelled dropdowns for the workload's inputs: ids("region") and ids("rows")."""
 
     def picker(name, label, choices, value):
@@ -164,5 +164,5 @@ def workload_pickers(ids, region: str, width: int) -> list[dbc.Col]:
 
     return [
         picker("region", "Region", list(workload.REGIONS), region),
-        picker("rows", "Rows", options(workload.ROW_CHOICES), workload.DEFAULT_ROWS),
+        picker("rows", "Rows", options(workload.ROW_CHOICES), rows),
     ]

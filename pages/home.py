@@ -47,6 +47,7 @@ def catalogue(listed, measured=None):
 
 # The questions a developer choosing a strategy asks, in the order worth asking them.
 GUIDE = [
+    ("The state is a few choices a user should be able to reload, bookmark, share or undo with Back", "url-state"),
     ("The value is small (an id, a filter, a few KB) and belongs to one user", "browser-store"),
     ("Several outputs need the same expensive result, per user, and the result is large", "serverside"),
     ("Everyone asks for the same few expensive values", "cache-signal"),

@@ -45,6 +45,12 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, message
         time.sleep(interval)
 
 
+def pick(page, dropdown_id: str, value: str) -> None:
+    """Choose `value` in the dcc.Dropdown with id `dropdown_id`, as a user does: open it, click the option."""
+    page.click(f"#{dropdown_id}")
+    page.get_by_role("option", name=value, exact=True).click()
+
+
 class RedisServer:
     """A private redis-server on a free port, never the machine's own 6379."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from stores import DiskStore, RedisStore, telemetry
-from tests.conftest import wait_until
+from tests.conftest import pick, wait_until
 
 SITES = ["embedded_site", "redis_site"]
 
@@ -19,11 +19,6 @@ def open_store(site):
     if site.settings.redis_url:
         return RedisStore(site.settings.redis_url)
     return DiskStore(site.settings.data_dir / "store")
-
-
-def pick(page, dropdown_id: str, value: str) -> None:
-    page.click(f"#{dropdown_id}")
-    page.get_by_role("option", name=value, exact=True).click()
 
 
 def verdict(page, prefix: str, region: str | None = None, before: str | None = None) -> str:

@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.callbacks import CALLBACK, Workers, open_store
-from tests.conftest import wait_until
+from tests.conftest import pick, wait_until
 
 
 @pytest.fixture(scope="module", params=["embedded", "redis"])
@@ -173,11 +173,6 @@ class Tab:
     def set_props(self, component: str, props: dict) -> None:
         """What a Dash callback would do: give a component new props, firing the callbacks that use them."""
         self.page.evaluate("([id, props]) => window.dash_clientside.set_props(id, props)", [component, props])
-
-
-def pick(page, dropdown: str, value: str) -> None:
-    page.click(f"#{dropdown}")
-    page.get_by_role("option", name=value, exact=True).click()
 
 
 # --- the control: state in worker memory -------------------------------------------------------------

@@ -1,0 +1,217 @@
+import os
+import time
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, callback, clientside_callback, dcc, html
+
+import stores
+import workload
+from components import figures, instruments, strategy
+from components.ids import Ids
+from components.serverstate import EXPECTED, consumers, empty_figure, problem, summary_table, workload_pickers
+from components.source import source_panel
+from stores import codec
+
+META = strategy.strategy_meta(
+    slug="url-state",
+    title="State in the URL",
+    summary="The user's choices live in the page's address: ?region=…&rows=…&fruit=…. A reload, a bookmark or a "
+    "link sent to a colleague opens the same view, and Back steps to the previous one. The data those choices "
+    "select is computed once on the server and shared, like cache-signal.",
+    lives="the address bar (the choices) + a shared server cache (the data)",
+    multi_worker_safe=True,
+    shared_between_users="by link",
+    survives_reload=True,
+    payload_growth="O(1): the choices, a few dozen bytes",
+    pros=[
+        "Survives reload, new tabs and restarts; bookmarkable; shareable by sending the link",
+        "Back and Forward step through earlier states for free",
+        "Nothing per session on the server: any worker, any host can answer",
+    ],
+    cons=[
+        "Holds choices, not data: a few hundred bytes at most (links get cut, logged and indexed)",
+        "Anyone can edit it: every value is untrusted input and must be validated on load",
+        "Visible to everyone the link reaches: never put secrets or personal data in it",
+    ],
+    group="beyond",
+)
+dash.register_page(__name__, **strategy.page_args(META, order=140))
+ids = Ids(META["slug"])
+SLUG = META["slug"]
+# The shared cache of the data the choices select: one entry per (rows, region), for everyone.
+CACHE_TTL = 3600.0
+
+
+def held(lab):
+    return [("cached selections", sum(1 for _ in lab.store.scan(f"{SLUG}:frame:"))),
+            ("bytes held", f"{lab.store.bytes_held(f'{SLUG}:') / 1024:,.1f} KB")]
+
+
+instruments.register_stats(SLUG, held)
+
+
+def from_link(query: dict) -> tuple[dict, list[str]]:
+    """The choices a link carries, and what was wrong with it. Bad values fall back to defaults."""
+    chosen = {"region": workload.REGIONS[0], "rows": workload.DEFAULT_ROWS, "fruit": workload.FRUITS[0]}
+    wrong = []
+    checks = {
+        "region": lambda v: workload.check_region(v),
+        "rows": lambda v: _row_choice(v),
+        "fruit": lambda v: v if v in workload.FRUITS else _refuse(f"fruit must be one of {', '.join(workload.FRUITS)}"),
+    }
+    for name, value in query.items():
+        if name not in checks:
+            wrong.append(f"ignored the unknown parameter {name[:40]!r}")
+            continue
+        try:
+            chosen[name] = checks[name](value)
+        except workload.WorkloadError as exc:
+            wrong.append(f"{name}={str(value)[:40]!r} ignored: {exc}")
+    return chosen, wrong
+
+
+def _refuse(message):
+    raise workload.WorkloadError(message)
+
+
+def _row_choice(value) -> int:
+    rows = workload.check_rows(value)
+    if rows not in workload.ROW_CHOICES:
+        _refuse(f"rows must be one of {', '.join(f'{r}' for r in workload.ROW_CHOICES)}")
+    return rows
+
+
+def layout(**query):
+    chosen, wrong = from_link(query)
+    warning = (
+        dbc.Alert([html.Strong("Parts of this link could not be used: "), "; ".join(wrong) + ". The rest of the link applies; "
+                   "anything it could not set keeps its default."],
+                  color="warning", className="py-2 small", id=ids("link-problems"))
+        if wrong
+        else None
+    )
+    demo = [
+        dbc.Card(
+            dbc.CardBody(
+                [
+                    warning,
+                    dbc.Row(workload_pickers(ids, chosen["region"], width=6, rows=chosen["rows"]), className="g-3"),
+                    html.Div(
+                        [
+                            html.Div("The whole state of this page — copy it, bookmark it, send it:", className="small text-muted"),
+                            html.Div(
+                                [html.Code(id=ids("link"), className="lab-link"), dcc.Clipboard(target_id=ids("link"), className="ms-2")],
+                                className="d-flex align-items-center",
+                            ),
+                            html.Div(id=ids("link-bytes"), className="small text-muted"),
+                        ],
+                        className="mt-3 lab-link-box",
+                    ),
+                    dcc.Loading(html.Div(id=ids("status"), className="small mt-2"), type="dot"),
+                ]
+            ),
+            className="lab-card mb-3",
+        ),
+        consumers(ids, "Summary of the selected data", "loading…", fruit=chosen["fruit"]),
+    ]
+    return strategy.page(
+        META,
+        demo,
+        instruments.panel(SLUG),
+        source_panel(__name__),
+        what="The layout is a function of the query string: Dash pages pass ?region=…&rows=…&fruit=… to layout(), "
+        "which validates each value and sets the controls from it. When a control changes, a clientside callback "
+        "writes the new choices into the address with history.pushState — no request, no reload — so the address "
+        "always describes what is on screen. The consumers compute from the controls as usual; the data behind a "
+        "choice comes from a shared cache (single-flight: computed once for everyone).",
+        when="The state is a handful of choices a user would want to reload, bookmark, share or step back through: "
+        "filters, tabs, the selected item, a date range.",
+        when_not="The state is data rather than choices, is private, or is larger than a few hundred bytes: keep it "
+        "on the server under a key (serverside, session-cache) and put at most that key in the link.",
+    )
+
+
+# The address follows the controls, in the browser: a user's choice adds a history entry (Back
+# undoes it) without Dash's router noticing, so the page is not rebuilt on every change. The
+# initial call only normalizes the address (replaceState): a Back that lands on a bare or bad
+# link must not push a new entry, or Back could never leave the page.
+clientside_callback(
+    """
+    function (region, rows, fruit) {
+        const query = new URLSearchParams({region: region, rows: String(rows), fruit: fruit}).toString();
+        const triggered = (window.dash_clientside.callback_context || {}).triggered || [];
+        const initial = triggered.every(t => !t.prop_id || t.prop_id === ".");
+        if (window.location.search !== "?" + query) {
+            const url = window.location.pathname + "?" + query;
+            if (initial) {
+                window.history.replaceState(window.history.state, "", url);
+            } else {
+                window.history.pushState(window.history.state, "", url);
+            }
+        }
+        const link = window.location.href;
+        return [link, "The state is " + query.length + " bytes of query string; the data it selects stays on the server."];
+    }
+    """,
+    Output(ids("link"), "children"),
+    Output(ids("link-bytes"), "children"),
+    Input(ids("region"), "value"),
+    Input(ids("rows"), "value"),
+    Input(ids("fruit"), "value"),
+)
+
+
+def _frame(region, rows):
+    """The selected data from the shared cache, computed once for everyone (single-flight)."""
+    lab = stores.current()
+    region, rows = workload.check_region(region), _row_choice(rows)
+    key = f"{SLUG}:frame:{rows}:{region}"  # under the page's prefix, so its bytes held are counted
+    data, computed = lab.store.get(key), False
+    if data is None:
+
+        def compute() -> bytes:
+            cleaned = workload.expensive_step(rows, region, delay=lab.settings.compute_delay)
+            lab.count("compute", SLUG)
+            lab.store.set(key, codec.frame_to_arrow(cleaned), ttl=CACHE_TTL)
+            return b"1"  # the single-flight marker; the frame itself is under `key`
+
+        _, computed = lab.memo(key, compute, ttl=10)
+        data = lab.store.get(key)
+        if data is None:
+            raise stores.StoreError(f"the cached data for {region}, {rows:,} rows vanished as it was written; try again")
+    lab.count("miss" if computed else "hit", SLUG)
+    return codec.frame_from_arrow(data), computed
+
+
+@callback(
+    Output(ids("table"), "children"),
+    Output(ids("status"), "children"),
+    Input(ids("region"), "value"),
+    Input(ids("rows"), "value"),
+)
+def summary(region, rows):
+    started = time.perf_counter()
+    try:
+        frame, computed = _frame(region, rows)
+    except EXPECTED as exc:
+        return "", problem(exc)
+    how = "computed now" if computed else "from the shared cache"
+    note = f"{region}, {int(rows):,} rows: {how} in {(time.perf_counter() - started) * 1000:,.0f} ms by worker {os.getpid()}."
+    return summary_table(frame), html.Span(note, id=ids("verdict"), **{"data-computed": "yes" if computed else "no"})
+
+
+@callback(
+    Output(ids("graph"), "figure"),
+    Input(ids("region"), "value"),
+    Input(ids("rows"), "value"),
+    Input(ids("fruit"), "value"),
+)
+def scatter(region, rows, fruit):
+    try:
+        if fruit not in workload.FRUITS:
+            raise workload.WorkloadError(f"fruit must be one of {', '.join(workload.FRUITS)}")
+        frame, _ = _frame(region, rows)
+    except EXPECTED as exc:
+        return empty_figure(str(exc))
+    return figures.fruit_scatter(frame, fruit)
