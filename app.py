@@ -4,6 +4,8 @@ and `python app.py`, the one-command demo server."""
 from __future__ import annotations
 
 import argparse
+import hashlib
+import hmac
 import signal
 import sys
 import time
@@ -34,6 +36,18 @@ app = Dash(
 )
 server = app.server
 server.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+
+
+@server.before_request
+def _signing_secret():
+    # Dash signs background-job handles with the server's secret_key, else with a secret it keeps
+    # in the job result store and caches per process. That one is lost when a Redis without
+    # persistence restarts, and workers then disagree: a poll that reaches another worker is
+    # silently ignored (HTTP 204, no result). Derive it from the lab's secret instead — on the
+    # first request, not at import, so an unreachable store is reported, not a traceback.
+    if not server.secret_key:
+        server.secret_key = hmac.new(lab.secret, b"dash background-callback handles", hashlib.sha256).hexdigest()
+
 cache.init_app(server)
 stores.telemetry.install(server, lab.store)
 app.layout = shell.layout(settings.mode)
@@ -134,7 +148,12 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         run_settings = load_settings(data_dir=args.data_dir)
-        stores.check_reachable(run_settings, stores.open_store(run_settings))
+        store = stores.open_store(run_settings)
+        stores.check_reachable(run_settings, store)
+        if not run_settings.secret:
+            # Hand every process this server starts the one secret minted in the store, so a worker
+            # restarted later (e.g. after a Redis without persistence restarted) still agrees.
+            run_settings = run_settings.replace(secret=stores.Lab(run_settings, store).secret.decode())
     except (ConfigError, stores.StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

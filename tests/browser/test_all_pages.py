@@ -17,6 +17,8 @@ def test_every_page_renders_cleanly(request, new_page, mode):
     strategies = [href for href in links if href not in ("/", "/benchmark")]
     assert len(strategies) >= 1
     # The home catalogue lists exactly the strategies the sidebar lists, both read from the registry.
+    # The sidebar is the app's shell; the catalogue arrives with the page: wait for it.
+    page.wait_for_selector(".lab-catalogue a")
     catalogue = page.eval_on_selector_all(".lab-catalogue a", "els => els.map(e => e.getAttribute('href'))")
     assert sorted(catalogue) == sorted(strategies)
     for href in links:
