@@ -55,11 +55,7 @@ def from_link(query: dict) -> tuple[dict, list[str]]:
     """The choices a link carries, and what was wrong with it. Bad values fall back to defaults."""
     chosen = {"region": workload.REGIONS[0], "rows": workload.DEFAULT_ROWS, "fruit": workload.FRUITS[0]}
     wrong = []
-    checks = {
-        "region": lambda v: workload.check_region(v),
-        "rows": lambda v: _row_choice(v),
-        "fruit": lambda v: v if v in workload.FRUITS else _refuse(f"fruit must be one of {', '.join(workload.FRUITS)}"),
-    }
+    checks = {"region": workload.check_region, "rows": _row_choice, "fruit": _fruit_choice}
     for name, value in query.items():
         if name not in checks:
             wrong.append(f"ignored the unknown parameter {name[:40]!r}")
@@ -71,15 +67,17 @@ def from_link(query: dict) -> tuple[dict, list[str]]:
     return chosen, wrong
 
 
-def _refuse(message):
-    raise workload.WorkloadError(message)
-
-
 def _row_choice(value) -> int:
     rows = workload.check_rows(value)
     if rows not in workload.ROW_CHOICES:
-        _refuse(f"rows must be one of {', '.join(f'{r}' for r in workload.ROW_CHOICES)}")
+        raise workload.WorkloadError(f"rows must be one of {', '.join(f'{r}' for r in workload.ROW_CHOICES)}")
     return rows
+
+
+def _fruit_choice(value) -> str:
+    if value not in workload.FRUITS:
+        raise workload.WorkloadError(f"fruit must be one of {', '.join(workload.FRUITS)}")
+    return value
 
 
 def layout(**query):
@@ -209,8 +207,7 @@ def summary(region, rows):
 )
 def scatter(region, rows, fruit):
     try:
-        if fruit not in workload.FRUITS:
-            raise workload.WorkloadError(f"fruit must be one of {', '.join(workload.FRUITS)}")
+        fruit = _fruit_choice(fruit)
         frame, _ = _frame(region, rows)
     except EXPECTED as exc:
         return empty_figure(str(exc))
