@@ -4,23 +4,35 @@ and `python app.py`, the one-command demo server."""
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import hmac
+import logging
+import os
 import signal
 import sys
+import threading
 import time
 
 from dash import Dash
+from dash.exceptions import DependencyException
 from flask import jsonify, request
+from werkzeug.exceptions import HTTPException
 
+import security
 import stores
-from components import instruments, shell  # noqa: F401  (instruments registers its callbacks)
+from components import envelope, instruments, operator, ratelimit, shell  # noqa: F401  (instruments registers its callbacks)
 from config import ConfigError, load_settings
 from stores.background import TASK_QUEUE_ERRORS, make_celery, make_manager
 from stores.caching import make_cache
 from stores.codec import BadPayload
+from stores.joblimits import JobsFull
 from stores.sessions import InvalidSessionId
 
+log = logging.getLogger("statelab")
+# Workers and the Celery worker write the store and session files: private to the site's user
+# (0600 files), also when started by hand rather than by `python app.py` (serve.PRIVATE_UMASK).
+os.umask(0o077)
 settings = load_settings()
 lab = stores.configure(settings)
 celery_app = make_celery(settings)
@@ -33,9 +45,31 @@ app = Dash(
     update_title=None,
     background_callback_manager=make_manager(settings, celery_app),
     suppress_callback_exceptions=True,
+    index_string=shell.index_string(),
 )
 server = app.server
 server.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+
+
+_FIRST_REQUEST = threading.RLock()
+
+
+def _serialised_first_request(setup):
+    # Dash marks its one-time set-up done *before* doing it (dash.py _setup_server, router_sync):
+    # with threaded workers a second request racing the first found no callbacks yet and was
+    # refused ("no callback has the output ..."). Each set-up step runs under one lock.
+    @functools.wraps(setup)
+    def locked():
+        with _FIRST_REQUEST:
+            return setup()
+
+    return locked
+
+
+server.before_request_funcs[None] = [
+    _serialised_first_request(f) if getattr(f, "__name__", "") in ("_setup_server", "router_sync") else f
+    for f in server.before_request_funcs.get(None, [])
+]
 
 
 @server.before_request
@@ -49,7 +83,10 @@ def _signing_secret():
         server.secret_key = hmac.new(lab.secret, b"dash background-callback handles", hashlib.sha256).hexdigest()
 
 cache.init_app(server)
+limiter = ratelimit.Limiter(lab.store, enabled=settings.rate_limits != "off")
 stores.telemetry.install(server, lab.store)
+security.install(app)  # CSP (with the hashes of Dash's inline scripts), nosniff, frame-ancestors
+operator.install(server, lab)  # the operator's cookie, each browser's visitor id, the benchmark's signed pass
 app.layout = shell.layout(settings.mode)
 
 
@@ -59,39 +96,29 @@ def _error(status: int, message: str):
 
 def callback_body_problem(body, callback_map) -> str | None:
     """What is wrong with a /_dash-update-component body, or None if Dash can take it."""
-    if not isinstance(body, dict):
-        return "the body must be a JSON object"
-    output = body.get("output")
-    if not isinstance(output, str):
-        return "'output' must be a string"
-    if output not in callback_map:
-        return f"no callback has the output {output[:120]!r}"
-    if "outputs" not in body:
-        return "'outputs' is missing"
-    if not isinstance(body.get("inputs"), list):
-        return "'inputs' must be a list"
-    if not isinstance(body.get("state", []), list):
-        return "'state' must be a list"
-    # Dash's page router turns a pathname that is not text into a bare 500.
-    location = [i for i in body["inputs"] + body.get("state", []) if isinstance(i, dict) and i.get("id") == "_pages_location"]
-    for item in location:
-        if item.get("property") in ("pathname", "search") and not isinstance(item.get("value"), str | None):
-            return f"the page location's {item['property']} must be text, not {type(item.get('value')).__name__}"
-    return None
+    return envelope.problem(body, callback_map)
 
 
 @server.before_request
 def _check_callback_request():
-    # Dash answers a malformed body with a bare 500 and a traceback in the log;
-    # say what is wrong instead. Flask caches the parsed body for Dash.
+    # Dash answers a malformed body with a bare 500 and a traceback in the log; say what is
+    # wrong instead. Parsed strictly here (no Infinity/NaN), and handed to Dash as the request's
+    # parsed JSON, so Dash never parses the body a second, lenient way.
     if request.method != "POST" or not request.path.endswith(stores.telemetry.CALLBACK_PATH):
         return None
     try:
-        body = request.get_json(silent=True)
-    except RecursionError:
-        return _error(400, "Malformed callback request: the body is nested too deeply")
+        body = envelope.parse(request.get_data(cache=True))
+    except envelope.Malformed as exc:
+        return _error(400, f"Malformed callback request: {exc}")
+    request._cached_json = (body, body)  # what request.get_json() returns: werkzeug's cache
     problem = callback_body_problem(body, app.callback_map)
-    return _error(400, f"Malformed callback request: {problem}") if problem else None
+    if problem:
+        return _error(400, f"Malformed callback request: {problem}")
+    try:
+        refusal = limiter.check(body, app.callback_map[body["output"]])
+    except stores.StoreError:
+        refusal = None  # the store is down: the pages that need it say so; the others keep working
+    return _error(429, refusal) if refusal else None
 
 
 @server.errorhandler(413)
@@ -100,13 +127,18 @@ def _too_large(_exc):
                        "Keep large data on the server (serverside or session-cache) instead of sending it up.")
 
 
+@server.errorhandler(JobsFull)
+def _jobs_full(exc):
+    return _error(429, f"Background job not started: {_said(exc)}")
+
+
 @server.errorhandler(stores.StoreError)
 def _store_down(exc):
-    return _error(503, f"Store unavailable: {exc}")
+    return _error(503, f"Store unavailable: {_said(exc)}")
 
 
 def _task_queue_down(exc):
-    return _error(503, f"Store unavailable: the task queue's Redis did not answer ({type(exc).__name__}: {exc}). "
+    return _error(503, f"Store unavailable: the task queue's Redis did not answer ({type(exc).__name__}: {_said(exc)}). "
                        "Try again when it is back.")
 
 
@@ -118,12 +150,42 @@ for _kind in TASK_QUEUE_ERRORS:
 
 @server.errorhandler(InvalidSessionId)
 def _bad_session(exc):
-    return _error(400, f"Rejected session id: {exc}. Reload the page for a new session.")
+    return _error(400, f"Rejected session id: {_said(exc)}. Reload the page for a new session.")
 
 
 @server.errorhandler(BadPayload)
 def _bad_payload(exc):
-    return _error(400, f"Rejected data from the browser: {exc}")
+    return _error(400, f"Rejected data from the browser: {_said(exc)}")
+
+
+@server.errorhandler(DependencyException)
+def _no_such_asset(_exc):
+    # Dash raises this for a component-suite path it does not serve: a 500 and 3 KB of log each.
+    return _error(404, "No such file: the component suites serve only the files Dash registered.")
+
+
+@server.errorhandler(Exception)
+def _last_resort(exc):
+    """A callback that still trips over a value the checks above let through: 400, not 500.
+
+    The page's own checks are the real defence (components/choices.py); this only keeps a
+    missed case from answering a traceback. It is logged in one line, so it gets fixed."""
+    if isinstance(exc, HTTPException):
+        return exc
+    if request.path.endswith(stores.telemetry.CALLBACK_PATH) and isinstance(exc, _INPUT_ERRORS):
+        log.warning("callback input not handled by its page: %s: %s", type(exc).__name__, _said(exc))
+        return _error(400, f"Rejected callback input: {type(exc).__name__}: {_said(exc)}")
+    log.exception("unhandled error on %s", request.path[:200])
+    return _error(500, "Internal error: the server log has the details.")
+
+
+_INPUT_ERRORS = (TypeError, KeyError, IndexError, AttributeError, ValueError, OverflowError, RecursionError)
+
+
+def _said(exc: BaseException) -> str:
+    """An exception's message, bounded: messages may quote what a client sent."""
+    text = str(exc)
+    return text if len(text) <= 300 else text[:300] + "…"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -142,12 +204,34 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv=None) -> int:
-    from serve import Site
+def _supervise(site, stopping: list, restarts: int = 3, window: float = 60.0) -> None:
+    """Keep gunicorn running: a master that dies (e.g. SIGKILLed) is noticed within a second and
+    restarted; one that keeps dying is reported as an error instead of restarted forever."""
+    recent: list[float] = []
+    while not stopping:
+        code = site.web.poll()
+        if code is None:
+            time.sleep(0.5)
+            continue
+        if stopping:
+            return
+        now = time.monotonic()
+        recent = [t for t in recent if now - t < window] + [now]
+        if len(recent) > restarts:
+            raise RuntimeError(f"gunicorn's master exited (code {code}) {len(recent)} times in {window:g} s; giving up")
+        print(f"gunicorn's master exited unexpectedly (code {code}); restarting it", file=sys.stderr, flush=True)
+        site.restart_web()
+        print(f"gunicorn restarted on {site.url}", file=sys.stderr, flush=True)
 
+
+def main(argv=None) -> int:
+    from serve import PRIVATE_UMASK, PortInUse, Site, prepare_data_dir
+
+    os.umask(PRIVATE_UMASK)
     args = parse_args(argv)
     try:
         run_settings = load_settings(data_dir=args.data_dir)
+        prepare_data_dir(run_settings.data_dir)
         store = stores.open_store(run_settings)
         stores.check_reachable(run_settings, store)
         if not run_settings.secret:
@@ -157,6 +241,10 @@ def main(argv=None) -> int:
     except (ConfigError, stores.StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"error: cannot prepare the data directory {run_settings.data_dir}: {exc.strerror}", file=sys.stderr)
+        return 2
+    run_settings, operator_note = operator.ensure_token(run_settings, f"http://{args.host}:{args.port}")
     site = Site(run_settings, host=args.host, port=args.port, workers=args.workers, celery=not args.no_celery,
                 supervise=True)
     stopping = []
@@ -166,10 +254,14 @@ def main(argv=None) -> int:
         backend = f"Redis at {stores.redact(run_settings.redis_url)}" if run_settings.redis_url else f"embedded stores in {run_settings.data_dir}"
         print(f"Dash State Lab on {site.url}  ({args.workers} workers, {run_settings.mode} mode: {backend}"
               f"{', Celery worker started' if site.worker else ''}). Ctrl-C stops it.", flush=True)
-        while not stopping and site.web.poll() is None:
-            time.sleep(0.5)
+        if operator_note:
+            print(operator_note, flush=True)
+        _supervise(site, stopping)
     except KeyboardInterrupt:
         pass
+    except PortInUse as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except (RuntimeError, TimeoutError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

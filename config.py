@@ -25,6 +25,10 @@ ENV_NAMES = {
     "max_request_bytes": "STATELAB_MAX_REQUEST_BYTES",
     "worker_timeout": "STATELAB_WORKER_TIMEOUT",
     "singleflight_timeout": "STATELAB_SINGLEFLIGHT_TIMEOUT",
+    "operator_token": "STATELAB_OPERATOR_TOKEN",
+    "self_url": "STATELAB_SELF_URL",
+    "telemetry_max_records": "STATELAB_TELEMETRY_MAX_RECORDS",
+    "rate_limits": "STATELAB_RATE_LIMITS",
 }
 
 
@@ -47,6 +51,16 @@ class Settings:
     max_request_bytes: int = 32 * 1024 * 1024
     worker_timeout: int = 30
     singleflight_timeout: float = 60.0
+    # Who may publish benchmark runs and reset telemetry site-wide (components/operator.py).
+    operator_token: str | None = None
+    # Where this server listens, set by whoever binds it (serve.Site): the only address the
+    # benchmark job ever connects to — never one a browser names.
+    self_url: str | None = None
+    # Telemetry is a capped log: at most this many request records, oldest dropped first.
+    telemetry_max_records: int = 5000
+    # Per-client rate limits on expensive callbacks (components/ratelimit.py); "off" for a site
+    # whose every client is one loopback address on purpose (the benchmark's own site, tests).
+    rate_limits: str = "on"
 
     @property
     def mode(self) -> str:

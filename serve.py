@@ -6,9 +6,12 @@ very same server the same way.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -25,6 +28,53 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+class PortInUse(RuntimeError):
+    """Another process listens on the port the site was asked to serve on."""
+
+
+def port_in_use(host: str, port: int) -> bool:
+    # The same bind gunicorn does (SO_REUSEADDR): a port in TIME_WAIT is free, a listening one is not.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return True
+            raise
+    return False
+
+
+# Files the site writes (the session-signing secret in the store, session files, job results) are
+# for its own processes only: 0600 files in a 0700 directory. Every process the site starts
+# inherits the umask from the launcher; app.py sets it again for processes started by hand.
+PRIVATE_UMASK = 0o077
+
+
+def prepare_data_dir(path: Path) -> None:
+    """Create the data directory 0700, and make what an earlier run left there private."""
+    os.umask(PRIVATE_UMASK)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    uid = os.getuid()
+    for root, dirs, files in os.walk(path):
+        for name, mode in [(root, 0o700)] + [(os.path.join(root, d), 0o700) for d in dirs] + \
+                [(os.path.join(root, f), 0o600) for f in files]:
+            try:
+                info = os.lstat(name)
+                # Only what this user owns, never through a symlink: the directory is the site's own.
+                if info.st_uid == uid and not stat.S_ISLNK(info.st_mode) and stat.S_IMODE(info.st_mode) != mode:
+                    os.chmod(name, mode)
+            except FileNotFoundError:
+                continue
+
+
+def self_address(host: str, port: int) -> str:
+    """How a process on this machine reaches a server bound to host:port (a wildcard bind via loopback)."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def child_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL",) and not k.startswith("STATELAB_")}
     env.update(settings.to_env())
@@ -32,15 +82,32 @@ def child_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+# Threads per gunicorn worker: how many requests one worker answers at once. Slow or idle clients
+# hold none (webworker.py); more threads would mean more callbacks computing at once in one
+# process, which is what bounds its memory.
+THREADS = 16
+
+
 def gunicorn_command(settings: Settings, host: str, port: int, workers: int) -> list[str]:
+    """The web server's command line; the one place that chooses how the site is served.
+
+    gthread workers (webworker.BoundedThreadWorker): each worker answers up to THREADS requests at
+    once and its main loop stays responsive, so an idle or dribbling connection occupies one thread
+    for a bounded time instead of a whole worker (sync workers were stopped by 4 idle connections).
+    A consequence: gunicorn's --timeout now only catches a worker whose main loop hangs; a callback
+    that runs long keeps one thread busy and is no longer killed mid-request.
+    Keep-alive is off: every response closes its connection, as with sync workers, so a connection a
+    thread holds always means a request in progress. A connection whose headers are not complete
+    30 s after it was accepted is closed (webworker.HEADER_DEADLINE); until then it costs no thread.
+    """
     return [
         sys.executable, "-m", "gunicorn", "app:server",
         "--chdir", str(PROJECT_DIR),
         "--bind", f"{host}:{port}",
         "--workers", str(workers),
-        # Sync workers: one request per worker at a time, so a callback that runs past
-        # the timeout is killed, exactly as the background-callback page explains.
-        "--worker-class", "sync",
+        "--worker-class", "webworker.BoundedThreadWorker",
+        "--threads", str(THREADS),
+        "--keep-alive", "0",
         "--timeout", str(settings.worker_timeout),
         "--graceful-timeout", "5",
         "--log-level", "warning",
@@ -118,6 +185,8 @@ class Site:
                  celery: bool = True, log_dir: Path | None = None, supervise: bool = False):
         self.settings, self.host, self.workers = settings, host, workers
         self.port = port or free_port(host)
+        if not settings.self_url:  # the benchmark job connects here and nowhere else (components/bench_job.py)
+            self.settings = settings = settings.replace(self_url=self_address(host, self.port))
         self.celery = celery and bool(settings.redis_url)
         self.log_dir = log_dir
         self.supervise = supervise
@@ -136,10 +205,14 @@ class Site:
         return self.log_dir / f"{name}-{self.port}.log"
 
     def start(self, timeout: float = 90.0) -> Site:
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        # Before anything starts: a server already on the port would answer our readiness check.
+        if port_in_use(self.host, self.port):
+            raise PortInUse(f"port {self.port} is in use on {self.host}: another server listens there. "
+                            "Stop it, or choose another port with --port")
+        prepare_data_dir(self.settings.data_dir)
         if self.celery:
             self.worker = spawn(celery_command(), self.settings, self._log("celery"))
-        self.web = spawn(gunicorn_command(self.settings, self.host, self.port, self.workers), self.settings, self._log("gunicorn"))
+        self.web = self._spawn_web()
         try:
             wait_http(self.url + "/_dash-layout", timeout, self.web)
             if self.worker is not None:
@@ -150,6 +223,23 @@ class Site:
         if self.supervise and self.worker is not None:
             threading.Thread(target=self._watch_celery, daemon=True).start()
         return self
+
+    def _spawn_web(self) -> subprocess.Popen:
+        command = gunicorn_command(self.settings, self.host, self.port, self.workers)
+        return spawn(command, self.settings, self._log("gunicorn"))
+
+    def restart_web(self, timeout: float = 90.0) -> None:
+        """Start a new gunicorn after its master died (e.g. SIGKILLed, which its workers outlive briefly)."""
+        old = self.web
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(old.pid, signal.SIGKILL)  # the orphaned workers still hold the listening socket
+        deadline = time.monotonic() + 30
+        while port_in_use(self.host, self.port):
+            if time.monotonic() > deadline:
+                raise PortInUse(f"port {self.port} on {self.host} stayed in use after gunicorn's master died")
+            time.sleep(0.1)
+        self.web = self._spawn_web()
+        wait_http(self.url + "/_dash-layout", timeout, self.web)
 
     def _watch_celery(self) -> None:
         # The Celery worker's main process can die of an unrecoverable broker error when

@@ -54,7 +54,7 @@
           return [true, false, "", nc];
         }
         const seconds = Math.floor((Date.now() - state.started) / 1000);
-        return [false, true, "Running inside a web worker… " + seconds + " s (gunicorn's worker timeout: " +
+        return [false, true, "Running inside a web worker… " + seconds + " s (the request timeout: " +
           limits.timeout + " s, the job needs " + limits.needs + " s)", nc];
       },
     },

@@ -127,8 +127,29 @@
       return lines.join("\n");
     },
 
+    /* A card draws the store's data as dcc.Store holds it in memory; after a refused write that is
+     * not what web storage holds, so say so on the card itself. */
+    notes: function (writes) {
+      return ["memory", "session", "local"].map(function (kind) {
+        const w = writes && writes[kind];
+        if (!w || w.ok || w.kind === "memory") return null;
+        const area = AREAS[kind];
+        return {
+          namespace: "dash_html_components", type: "Div",
+          props: {
+            className: "alert alert-warning small py-1 px-2 mb-2 bs-not-persisted", role: "status",
+            children: "Only in this page's memory: " + area + " refused these " + num(w.rows) + " rows (" + human(w.chars) +
+              "). A reload will not find them.",
+          },
+        };
+      });
+    },
+
     clear: function () {
-      return [true, true, true, {}];
+      return [true, true, true, {},
+        "**Cleared.** All three stores are empty: dcc.Store removed its keys from sessionStorage and localStorage, " +
+          "so a reload or a new tab finds nothing. Write again to compare.",
+        "bs-verdict alert alert-secondary"];
     },
   };
 })();

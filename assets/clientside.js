@@ -140,17 +140,9 @@
     return [bars, trend];
   }
 
-  function heap() {
-    const m = performance.memory;
-    if (!m || !m.usedJSHeapSize) return null;
-    // Without --enable-precise-memory-info Chromium reports a coarse bucket that rarely moves.
-    if (m.usedJSHeapSize % 100000 === 0) return null;
-    return m.usedJSHeapSize;
-  }
-
   function scalingTable(measured) {
     const sizes = Object.keys(measured).map(Number).sort((a, b) => a - b);
-    const head = el("thead", {}, el("tr", {}, ["rows", "sent", "load", "interaction", "JS heap"].map((h) => el("th", {}, h))));
+    const head = el("thead", {}, el("tr", {}, ["rows", "sent", "load", "interaction"].map((h) => el("th", {}, h))));
     const body = el("tbody", {}, sizes.map(function (rows) {
       const m = measured[rows];
       return el("tr", {}, [
@@ -158,7 +150,6 @@
         el("td", {}, kb(m.bytes)),
         el("td", {}, m.loadMs == null ? "—" : Math.round(m.loadMs) + " ms"),
         el("td", { className: m.interactionMs > 16 ? "text-danger fw-semibold" : "" }, m.interactionMs.toFixed(1) + " ms"),
-        el("td", {}, m.heap == null ? "n/a" : (m.heap / 1048576).toFixed(0) + " MB"),
       ]);
     }));
     const notes = [];
@@ -167,13 +158,10 @@
       const r = heavy[0];
       const m = measured[r];
       notes.push("At " + comma(r) + " rows this tab waited " + Math.round(m.loadMs || 0) + " ms for " + kb(m.bytes) +
-        (m.heap == null ? "" : " and holds " + (m.heap / 1048576).toFixed(0) + " MB of JS heap") + "; each interaction costs " +
+        "; each interaction costs " +
         m.interactionMs.toFixed(1) + " ms. Every tab pays that, and slower devices several times over: past this, keep the rows on the server.");
     } else if (sizes.length) {
       notes.push("Every size measured so far loads within half a second, under 5 MB, and answers within one frame (16 ms).");
-    }
-    if (sizes.length && sizes.every((r) => measured[r].heap == null)) {
-      notes.push("JS heap: this browser reports only a coarse, rarely updated bucket (Chromium exposes it with --enable-precise-memory-info).");
     }
     return [el("table", { className: "table table-sm mb-1 beyond-scaling" }, [head, body])].concat(notes.map((t) => el("div", { className: "text-muted" }, t)));
   }
@@ -181,24 +169,24 @@
   function scalingChart(measured) {
     const sizes = Object.keys(measured).map(Number).sort((a, b) => a - b);
     const pick = (k) => sizes.map((r) => measured[r][k]);
-    const heaps = sizes.map((r) => (measured[r].heap == null ? null : measured[r].heap / 1048576));
     const traces = [
       { type: "scatter", mode: "lines+markers", name: "load (ms)", x: sizes, y: pick("loadMs"), line: { color: "#2f6fde" } },
       { type: "scatter", mode: "lines+markers", name: "per interaction (ms)", x: sizes, y: pick("interactionMs"), line: { color: "#d1495b" } },
       { type: "scatter", mode: "lines+markers", name: "sent (MB)", x: sizes, y: sizes.map((r) => measured[r].bytes / 1048576),
         yaxis: "y2", line: { color: "#8fb339", dash: "dot" } },
     ];
-    if (heaps.some((h) => h != null)) {
-      traces.push({ type: "scatter", mode: "lines+markers", name: "JS heap (MB)", x: sizes, y: heaps, yaxis: "y2", line: { color: "#7b4b94", dash: "dash" } });
-    }
     return {
       data: traces,
-      layout: layout("ms (left) and MB (right) by row count", {
-        height: 270, showlegend: true, legend: { orientation: "h", y: -0.3, font: { size: 11 } },
-        xaxis: { type: "log", gridcolor: "#EBF0F8" },
-        yaxis: { type: "log", gridcolor: "#EBF0F8" },
-        yaxis2: { type: "log", overlaying: "y", side: "right", showgrid: false, tickformat: ".1~f" },
-        margin: { l: 44, r: 40, t: 40, b: 64 },
+      layout: layout("time (left), data sent (right)", {
+        height: 290, showlegend: true, legend: { orientation: "h", y: -0.38, font: { size: 11 } },
+        xaxis: { type: "log", gridcolor: "#EBF0F8", title: { text: "rows loaded", font: { size: 12 } },
+                 tickvals: [1e3, 1e4, 1e5, 1e6], ticktext: ["1,000", "10,000", "100,000", "1,000,000"] },
+        /* Log axes, one decade per labelled tick, in plain units: "0.2 / 1.9 / 16.4" told nobody anything. */
+        yaxis: { type: "log", gridcolor: "#EBF0F8", title: { text: "milliseconds", font: { size: 12 } },
+                 tickvals: [0.01, 0.1, 1, 10, 100, 1000, 10000], ticktext: ["0.01", "0.1", "1", "10", "100", "1,000", "10,000"] },
+        yaxis2: { type: "log", overlaying: "y", side: "right", showgrid: false, title: { text: "sent", font: { size: 12 } },
+                  tickvals: [1 / 1024, 10 / 1024, 100 / 1024, 1, 10, 100], ticktext: ["1 KB", "10 KB", "100 KB", "1 MB", "10 MB", "100 MB"] },
+        margin: { l: 56, r: 64, t: 40, b: 84 },
       }),
     };
   }
@@ -214,7 +202,7 @@
     },
 
     /* patch page: each click's response bytes, as this browser received them */
-    patchBytes: function (last, tick) {
+    patchBytes: function (last, tick, reference) {
       const ps = state.patch;
       const part = "patch__last.data";
       if (!last && !tick) {
@@ -237,23 +225,35 @@
         }
       }
       if (!changed) return [noUpdate(), noUpdate()];
-      const traces = ["patch", "full"].map(function (mode) {
+      const color = (mode) => (mode === "patch" ? "#2f6fde" : "#d1495b");
+      const label = (mode) => (mode === "patch" ? "Patch" : "full re-send");
+      /* The server's own sizes of the same responses, so the chart makes its point before any click. */
+      const expected = reference && Array.isArray(reference.rows) ? ["patch", "full"].map(function (mode) {
+        return {
+          type: "scatter", mode: "lines+markers", name: label(mode) + " (computed by the server)",
+          x: reference.rows, y: (reference[mode] || []).map((b) => b / 1024),
+          line: { color: color(mode), dash: "dot", width: 1 }, marker: { size: 4, symbol: "circle-open" }, opacity: 0.7,
+          hovertemplate: "%{y:.1f} KB at %{x:,} rows<extra>server</extra>",
+        };
+      }) : [];
+      const traces = expected.concat(["patch", "full"].map(function (mode) {
         const pts = ps.points.filter((p) => p.mode === mode);
         return {
-          type: "scatter", mode: "lines+markers", name: mode === "patch" ? "Patch" : "full re-send",
+          type: "scatter", mode: "lines+markers", name: label(mode) + " (measured here)",
           x: pts.map((p) => p.rows), y: pts.map((p) => p.down / 1024),
-          line: { color: mode === "patch" ? "#2f6fde" : "#d1495b" },
+          line: { color: color(mode) },
           hovertemplate: "%{y:.1f} KB at %{x:,} rows<extra>" + mode + "</extra>",
         };
-      });
+      }));
       const figure = {
         data: traces,
-        layout: layout("KB per response, as received here", {
-          height: 300, showlegend: true,
-          legend: { x: 0.02, y: 0.98, bgcolor: "rgba(255,255,255,0.8)", font: { size: 11 } },
+        layout: layout("KB per “Append rows” response", {
+          height: 340, showlegend: true,
+          /* Below the plot: inside it the four entries covered the points on a half-width chart. */
+          legend: { orientation: "h", x: 0, y: -0.3, font: { size: 11 } },
           xaxis: { title: { text: "rows on screen after the click", font: { size: 12 } }, gridcolor: "#EBF0F8", rangemode: "tozero" },
-          yaxis: { type: "log", gridcolor: "#EBF0F8" },
-          margin: { l: 48, r: 16, t: 40, b: 52 },
+          yaxis: { gridcolor: "#EBF0F8", rangemode: "tozero", title: { text: "KB down", font: { size: 12 } } },
+          margin: { l: 56, r: 16, t: 40, b: 110 },
         }),
       };
       const lastOf = (mode) => ps.points.filter((p) => p.mode === mode).slice(-1)[0];
@@ -263,6 +263,13 @@
       if (p) parts.push("Last Patch: " + kb(p.down) + " down for " + comma(p.added) + " new rows (" + comma(p.rows) + " on screen), " + kb(p.up) + " up.");
       if (f) parts.push("Last full re-send: " + kb(f.down) + " down for " + comma(f.rows) + " rows, " + kb(f.up) + " up.");
       if (p && f) parts.push("Full / Patch = " + (f.down / p.down).toFixed(1) + " ×.");
+      if (!parts.length && expected.length) {
+        const n = reference.rows.length - 1;
+        parts.push("Before any click, the server's sizes of the same responses (" + comma(reference.batch) + " rows per click): at " +
+          comma(reference.rows[n]) + " rows on screen a Patch is " + kb(reference.patch[n]) + ", a full re-send " +
+          kb(reference.full[n]) + " (" + (reference.full[n] / reference.patch[n]).toFixed(1) + " ×). " +
+          "Click “Append rows” in both modes to measure them in this browser.");
+      }
       return [figure, parts.join(" ") || "Click “Append rows” in both modes."];
     },
 
@@ -300,7 +307,6 @@
         bytes: entry ? entry.down : null,
         loadMs: loadMs,
         interactionMs: interactionMs,
-        heap: heap(),
       };
       if (request && request.sweep && request.sweep.length) {
         const next = { rows: request.sweep[0], sweep: request.sweep.slice(1), seq: Date.now() };

@@ -9,6 +9,9 @@
   const ns = (window.dash_clientside = window.dash_clientside || {});
   ns.hiddenDiv = {
     size: function (children, rows, sizes, consumers) {
+      if (children === null || children === undefined || children === "") {
+        return ["The hidden div is empty until the producer answers.", sizes || {}];
+      }
       const text = typeof children === "string" ? children : JSON.stringify(children || "");
       const bytes = new TextEncoder().encode(text).length;
       let kept = null;

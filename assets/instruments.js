@@ -133,13 +133,16 @@
          * triggers (itself a request, of the "_lab" namespace) cannot re-trigger it. */
         const mine = log.filter((e) => e.ns === id.ns);
         if (mine.length === version) return [nc, nc];
-        const pids = Array.from(new Set(mine.map((e) => e.pid)));
+        /* "?" is a response without the X-Worker-PID header (an error page, a proxy): not a worker. */
+        const pids = Array.from(new Set(mine.map((e) => e.pid).filter((p) => p !== "?")));
+        const unknown = mine.filter((e) => e.pid === "?").length;
         const last = lastInteraction(mine);
         const up = last.reduce((s, e) => s + e.up, 0);
         const down = last.reduce((s, e) => s + e.down, 0);
         const rows = last.slice(-8).map((e) =>
-          "| " + shortOutput(e.output) + (e.poll ? " (poll)" : "") + " | " + e.pid + " | " + kb(e.up) + " | " + kb(e.down) + " | " +
-          e.ms.toFixed(0) + (e.status === 200 ? "" : " **HTTP " + e.status + "**") + " |");
+          /* The status goes in the first column, the one that wraps: in the narrow ms column it was cut off. */
+          "| " + shortOutput(e.output) + (e.poll ? " (poll)" : "") + (e.status === 200 ? "" : " **HTTP " + e.status + "**") +
+          " | " + (e.pid === "?" ? "unknown" : e.pid) + " | " + kb(e.up) + " | " + kb(e.down) + " | " + e.ms.toFixed(0) + " |");
         const text = [
           "**Last interaction:** " + last.length + " request(s), **" + kb(up) + " up**, **" + kb(down) + " down**",
           "",
@@ -147,7 +150,8 @@
           "|---|---|---|---|---|",
         ].concat(rows).concat([
           "",
-          "**Workers seen by this tab:** " + pids.length + " (" + pids.join(", ") + ") over " + mine.length + " request(s)",
+          "**Workers seen by this tab:** " + pids.length + (pids.length ? " (" + pids.join(", ") + ")" : "") + " over " +
+            mine.length + " request(s)" + (unknown ? "; " + unknown + " answered without a worker pid (an error before the app)" : ""),
         ]).join("\n");
         return [text, mine.length];
       },

@@ -405,13 +405,18 @@ class Browser:
     as a load balancer without sticky sessions would send them (scale-out).
     """
 
-    def __init__(self, urls: str | Iterable[str], timeout: float = 120.0, user_agent: str = "statelab-bench/1"):
+    def __init__(self, urls: str | Iterable[str], timeout: float = 120.0, user_agent: str = "statelab-bench/1",
+                 headers: dict[str, str] | None = None):
         self.urls = [u.rstrip("/") for u in ([urls] if isinstance(urls, str) else urls)]
         if not self.urls:
             raise ValueError("at least one server URL is needed")
         self.timeout = timeout
         self.http = requests.Session()
+        # Dash's endpoints never redirect: a redirect means something else answered, and following
+        # it would let that server send the harness (and the site's own benchmark job) anywhere.
+        self.http.max_redirects = 0
         self.http.headers["User-Agent"] = user_agent
+        self.http.headers.update(headers or {})
         adapter = requests.adapters.HTTPAdapter(pool_connections=len(self.urls), pool_maxsize=PARALLEL)
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)
@@ -749,9 +754,12 @@ class Page:
             except ValueError:
                 call.error = f"{p.cb.output[:80]} answered non-JSON"
                 return {"updates": {}, "side": side, "calls": calls}
-            for key in ("sideUpdate", "progress"):
-                for ident, props in (data.get(key) or {}).items():
-                    side.setdefault(ident, {}).update(props)
+            for ident, props in (data.get("sideUpdate") or {}).items():
+                side.setdefault(ident, {}).update(props)
+            # progress is keyed by "<id>.<prop>" (Dash's _progress_background_callback), not by id
+            for prop_id, value in (data.get("progress") or {}).items():
+                ident, _, prop = prop_id.rpartition(".")
+                side.setdefault(ident, {})[prop] = value
             if not handles and (data.get("cacheKey") or data.get("job")):
                 handles = [(k, data[k]) for k in ("cacheKey", "job") if data.get(k)]
             if background and data.get("response") is None:

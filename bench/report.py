@@ -145,7 +145,7 @@ def stampede_lines(report: dict) -> list[str]:
     lines = []
     for strategy in charts.strategies_in(rows):
         counts = [r["computations"] for r in rows if r["strategy"] == strategy]
-        line = (f"{strategy}: the expensive step ran {', '.join('?' if c is None else str(c) for c in counts)} time(s) "
+        line = (f"{strategy}: the expensive step ran {', '.join('unknown' if c is None else str(c) for c in counts)} time(s) "
                 f"over {len(counts)} repetition(s) of {rows[0]['sessions']} sessions asking at once.")
         if 0 in counts:
             line += " A 0 means the value was already cached when the sessions asked: not a cold start."
@@ -267,6 +267,41 @@ def _target_row(t: dict) -> str:
     return "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>"
 
 
+GROWTH = ("growth-bytes", "growth-latency", "growth-server", "growth-browser")
+
+
+def _has_data(name: str, results: list[dict]) -> bool:
+    """Whether a chart would show anything: the report leaves out the ones that would be empty."""
+    standard = charts.standard(results)
+    if name in GROWTH:
+        return len(charts.rows_in(standard)) > 1
+    if name == "latency":
+        return any(r.get("latency_ms_p50") is not None for r in standard)
+    if name in ("bytes", "workers"):
+        return bool(standard)
+    return True
+
+
+def _known(value, unit: str = "") -> str:
+    return "unknown" if value in (None, "", "?") else f"{value}{unit}"
+
+
+def _workers(cfg: dict) -> str:
+    if cfg.get("workers"):
+        return f"{cfg['workers']} workers"
+    if cfg.get("workers_observed"):
+        return f"{cfg['workers_observed']} workers seen"
+    return "workers unknown"
+
+
+def _section(title: str, charts_html: dict, names: tuple, grid: bool = False, empty: str = "") -> str:
+    shown = [f'<div class="card">{charts_html[n]}</div>' for n in names if n in charts_html]
+    if not shown:
+        return f"<h2>{html.escape(title)}</h2><p class=\"meta\">{html.escape(empty)}</p>" if empty else ""
+    body = "".join(shown)
+    return f"<h2>{html.escape(title)}</h2>" + (f'<div class="grid">{body}</div>' if grid else body)
+
+
 def to_html(report: dict) -> str:
     """One file, no network needed: plotly.js is inlined once, before the first chart."""
     cfg, results = report["config"], report["results"]
@@ -274,9 +309,9 @@ def to_html(report: dict) -> str:
         from .load import to_html as load_html
 
         return load_html(report)
-    figures = charts.all_figures(results)
+    figures = {name: fig for name, fig in charts.all_figures(results).items() if _has_data(name, results)}
     parts = []
-    first = True
+    first = True  # plotly.js goes in once, with the first chart actually shown
     for name, fig in figures.items():
         parts.append((name, pio.to_html(fig, include_plotlyjs=first, full_html=False, config={"displaylogo": False, "responsive": True},
                                         div_id=f"chart-{name}")))
@@ -299,13 +334,14 @@ def to_html(report: dict) -> str:
         stampede_html = ("<h2>Stampede</h2><div class=\"card\">" + charts_html.pop("stampede")
                          + "<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in stampede_lines(report)) + "</ul></div>")
     machine = cfg.get("machine") or {}
+    standard_rows = charts.standard(results)
     meta = (
         f"{len(results)} results · rows {', '.join(f'{n:,}' for n in cfg.get('rows', []))} · {cfg.get('sessions')} sessions × "
-        f"{cfg.get('rounds')} rounds · {cfg.get('workers') or '?'} workers × {cfg.get('hosts', 1)} host(s) · "
+        f"{cfg.get('rounds')} rounds · {_workers(cfg)} × {cfg.get('hosts', 1)} host(s) · "
         f"backend <code>{html.escape(str(cfg.get('backend')))}</code> · scenario <code>{html.escape(str(cfg.get('scenario')))}</code> · "
-        f"compute delay {cfg.get('compute_delay')} s · dash {html.escape(str(cfg.get('dash_version')))} · "
-        f"{html.escape(str(machine.get('cpus')))} CPUs, Python {html.escape(str(machine.get('python')))} · "
-        f"{html.escape(str(report.get('created', '')))} · {report.get('seconds', '?')} s"
+        f"compute delay {_known(cfg.get('compute_delay'), ' s')} · dash {html.escape(_known(cfg.get('dash_version')))} · "
+        f"{html.escape(_known(machine.get('cpus')))} CPUs, Python {html.escape(_known(machine.get('python')))} · "
+        f"{html.escape(_known(report.get('created')))} · took {_known(report.get('seconds'), ' s')}"
     )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Dash State Lab benchmark</title>
@@ -318,14 +354,10 @@ def to_html(report: dict) -> str:
 <div class="card" style="overflow-x:auto">{_table_html(results)}</div>
 <h2>What the numbers say</h2>
 <div class="verdicts">{verdict_html}</div>
-<h2>Latency and bytes</h2>
-<div class="card">{charts_html['latency']}</div>
-<div class="card">{charts_html['bytes']}</div>
-<h2>Growth with the data</h2>
-<div class="grid"><div class="card">{charts_html['growth-bytes']}</div><div class="card">{charts_html['growth-latency']}</div>
-<div class="card">{charts_html['growth-server']}</div><div class="card">{charts_html['growth-browser']}</div></div>
-<h2>Worker hits</h2>
-<div class="card">{charts_html['workers']}</div>
+{_section("Latency and bytes", charts_html, ("latency", "bytes"))}
+{_section("Growth with the data", charts_html, GROWTH, grid=True,
+          empty="Growth curves need at least two row counts: this run measured one." if standard_rows else "")}
+{_section("Worker hits", charts_html, ("workers",))}
 {stampede_html}
 {targets_html}
 <p class="meta">Schema <code>{html.escape(report.get('schema', ''))}</code>. Every field is documented in the README (Benchmark).</p>

@@ -56,6 +56,7 @@ class RunConfig:
     scenario: str = "standard"  # "standard" or "stampede"
     timeout: float = 120.0
     compute_delay: float | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # sent with every request (the page job's signed pass)
 
 
 @dataclass
@@ -92,8 +93,8 @@ class StepData:
 class Probe:
     """Server counters and bytes held, read through the benchmark page's read-only probe callback."""
 
-    def __init__(self, urls: list[str], timeout: float = 30.0):
-        self.browser = Browser(urls, timeout=timeout)
+    def __init__(self, urls: list[str], timeout: float = 30.0, headers: dict[str, str] | None = None):
+        self.browser = Browser(urls, timeout=timeout, headers=headers)
         self.available: bool | None = None
 
     def read(self, spec: Spec) -> dict | None:
@@ -293,7 +294,7 @@ class _Session(threading.Thread):
 
     def run(self) -> None:
         spec, step = self.step.spec, self.step
-        browser = Browser(self.urls, timeout=self.cfg.timeout)
+        browser = Browser(self.urls, timeout=self.cfg.timeout, headers=self.cfg.headers)
         try:
             # The first visitor arrives alone (and warms what a page load computes); the rest
             # follow together. Every round then starts at the same moment for every session.
@@ -399,7 +400,7 @@ class Runner:
         self.report_progress(min(done, total), total, label)
 
     def _graph(self, url: str) -> Graph:
-        browser = Browser(url, timeout=self.cfg.timeout)
+        browser = Browser(url, timeout=self.cfg.timeout, headers=self.cfg.headers)
         try:
             response = browser.http.get(url.rstrip("/") + "/_dash-dependencies", timeout=self.cfg.timeout)
             if response.status_code != 200:
@@ -414,7 +415,7 @@ class Runner:
         graph = self._graph(target.urls[0])
         specs, skipped = plan(cfg, target, graph)
         peer_graph = self._graph(target.peer_url) if target.peer_url and any(s.kind == "peer" for s in specs) else None
-        probe = Probe(target.urls)
+        probe = Probe(target.urls, headers=cfg.headers)
         peer_probe = PeerProbe([target.peer_url]) if peer_graph is not None else None
         steps: list[StepData] = []
         try:

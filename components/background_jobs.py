@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import socket
+import threading
 import time
 from dataclasses import dataclass
 
@@ -23,9 +23,11 @@ from dash import html
 
 import stores
 import workload
+from components import choices
+from components.choices import quote
 from config import Settings
-from stores import codec
-from stores.background import QueueState, queue_state
+from stores import codec, joblimits, sessions
+from stores.background import QueueState, own_job_process, queue_state
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,7 @@ RECORD_TTL = 3600
 STEP_CHOICES = (4, 8, 12)
 DEFAULT_STEPS = 4
 EXAMPLES = ("1", "2", "3", "4", "5", "sync", "twin")
-_TOKEN = re.compile(r"^[0-9a-f]{32}$")
+SYNC_KEY = f"{SLUG}:sync:running"  # the one synchronous demo running site-wide, if any
 
 
 class JobError(ValueError):
@@ -52,20 +54,30 @@ def check_steps(steps) -> int:
     try:
         steps = int(steps)
     except (TypeError, ValueError):
-        raise JobError(f"steps must be one of {', '.join(map(str, STEP_CHOICES))}, got {steps!r}") from None
+        raise JobError(f"steps must be one of {', '.join(map(str, STEP_CHOICES))}, got {quote(steps)}") from None
     if steps not in STEP_CHOICES:
         raise JobError(f"steps must be one of {', '.join(map(str, STEP_CHOICES))}, got {steps}")
     return steps
 
 
-def ticket(token, example: str, n_clicks) -> str:
-    """The name of one run: page load token, example, click number. Checked: it becomes a store key."""
-    if not isinstance(token, str) or not _TOKEN.match(token):
-        raise JobError("this page's job token is missing or malformed: reload the page")
+def new_token(lab) -> str:
+    """A page load's job token: minted and signed here, so a made-up one names no job."""
+    return sessions.mint(lab.secret)
+
+
+def ticket(token, example: str, n_clicks, secret: bytes | None = None) -> str:
+    """The name of one run: page load token, example, click number. Checked: it becomes a store key.
+
+    The token must be one this server signed: the watchdog and the job records create store keys
+    from it, and made-up tokens created 3,542 of them in 10 s."""
+    try:
+        sessions.validate(token, secret if secret is not None else stores.current().secret)
+    except sessions.InvalidSessionId:
+        raise JobError("this page's job token is missing or was not issued by this server: reload the page") from None
     if example not in EXAMPLES:
-        raise JobError(f"unknown example {example!r}")
-    if not isinstance(n_clicks, int) or isinstance(n_clicks, bool) or n_clicks < 0:
-        raise JobError(f"click count must be a whole number, got {n_clicks!r}")
+        raise JobError(f"unknown example {quote(example, 40)}")
+    if not isinstance(n_clicks, int) or isinstance(n_clicks, bool) or not 0 <= n_clicks <= 10**9:
+        raise JobError(f"click count must be a whole number, got {quote(n_clicks, 40)}")
     return f"{token}-{example}-{n_clicks}"
 
 
@@ -134,13 +146,78 @@ def already_cancelled() -> bool:
         return False
 
 
-def run(lab, name: str, rows, steps, step_delay: float | None = None, on_step=None) -> dict:
+class TimedOut(JobError):
+    """The synchronous demo ran past the request timeout; record says how far it got."""
+
+    def __init__(self, record: dict):
+        super().__init__(f"stopped at step {record['step']}/{record['total']}")
+        self.record = record
+
+
+def _job_alive(job: str) -> bool:
+    return own_job_process(job) is not None
+
+
+def _open_store(lab, attempts: int = 40) -> None:
+    """A freshly forked job opens the SQLite store anew; when several start at once the file can be
+    briefly locked while each one opens it. Wait that out (up to ~10 s) instead of failing the job.
+
+    Also: the web worker is threaded, and Dash forks the job from one of its threads. A lock another
+    thread held at that moment (DiskStore's opening lock, taken while a worker's first requests open
+    the store) stays locked for ever in the child, whose first store call then hung. The child has
+    one thread, so it can safely start with a fresh lock."""
+    if hasattr(lab.store, "_opening"):
+        lab.store._opening = threading.Lock()
+    for attempt in range(attempts):
+        try:
+            lab.store.ping()
+            return
+        except stores.StoreUnavailable as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.25)
+
+
+def _wait_for_slot(lab, name: str, record: dict, on_step) -> joblimits.Slot | None:
+    """Embedded mode: wait, in line, until one of the per-core compute slots is free.
+
+    The job process exists (Dash forked it) but computes nothing meanwhile; its record says
+    "queued" with its place in line, renewed every half second so the watchdog sees it is alive."""
+    if lab.settings.redis_url:
+        return None  # Celery: the worker pool is the bound, the queue is the broker's
+    bounds = joblimits.bounds(embedded=True)
+    slot = joblimits.Slot(lab.store, str(os.getpid()), bounds.slots, _job_alive)
+    while not slot.try_acquire():
+        record.update(state="queued", position=slot.position() + 1, slots=bounds.slots, beat=time.time())
+        save(lab, name, record)
+        if on_step:
+            on_step(0, record["total"], None, record)
+        time.sleep(0.5)
+    record.update(state="running", position=0, beat=time.time())
+    return slot
+
+
+def _pause(seconds: float, deadline: float | None) -> None:
+    """The simulated part of a step, cut at the deadline."""
+    end = time.time() + seconds
+    if deadline is not None:
+        end = min(end, deadline)
+    while (left := end - time.time()) > 0:
+        time.sleep(min(left, 0.25))
+
+
+def run(lab, name: str, rows, steps, step_delay: float | None = None, on_step=None, queue: bool = True,
+        deadline: float | None = None) -> dict:
     """Run the expensive step `steps` times (one region per step); the job's record.
 
-    on_step(done, total, region, record) is called before the first step and after each.
+    on_step(done, total, region, record) is called before the first step and after each (and
+    while queued). queue=False: not a background job (the synchronous demo), so it takes no
+    compute slot. deadline (a time.time()): raise TimedOut when the run gets there unfinished.
     """
-    rows = workload.check_rows(rows)
+    rows = choices.rows(rows)  # only the row counts the page offers
     steps = check_steps(steps) if step_delay is None else int(steps)
+    if queue and not lab.settings.redis_url:
+        _open_store(lab)
     delay = lab.settings.compute_delay if step_delay is None else step_delay
     now = time.time()
     record = {
@@ -155,18 +232,37 @@ def run(lab, name: str, rows, steps, step_delay: float | None = None, on_step=No
         **identity(),
     }
     save(lab, name, record)
+    slot = _wait_for_slot(lab, name, record, on_step) if queue else None
+    try:
+        return _steps(lab, name, record, rows, steps, delay, on_step, slot, deadline)
+    finally:
+        if slot is not None:
+            slot.release()
+
+
+def _steps(lab, name, record, rows, steps, delay, on_step, slot, deadline) -> dict:
     if on_step:
         on_step(0, steps, None, record)
     revenue: dict[str, float] = {}
     processed = 0
     for index in range(steps):
         region = workload.REGIONS[index % len(workload.REGIONS)]
-        cleaned = workload.expensive_step(rows, region, delay=delay)
+        if deadline is None:
+            cleaned = workload.expensive_step(rows, region, delay=delay)
+        else:  # the synchronous demo: its sleep is cut at the request timeout
+            cleaned = workload.expensive_step(rows, region, delay=0)
+            _pause(delay, deadline)
+        if deadline is not None and time.time() >= deadline:
+            record.update(state="timed out", beat=time.time(), seconds=round(time.time() - record["started"], 2))
+            save(lab, name, record)
+            raise TimedOut(record)
         lab.count("compute", SLUG)
         revenue[region] = round(revenue.get(region, 0.0) + float(cleaned["revenue"].sum()), 2)
         processed += len(cleaned)
         record.update(step=index + 1, beat=time.time(), region=region)
         save(lab, name, record)
+        if slot is not None:
+            slot.renew()
         if on_step:
             on_step(index + 1, steps, region, record)
     record.update(state="done", seconds=round(time.time() - record["started"], 2), processed=processed, revenue=revenue)
@@ -223,7 +319,8 @@ def watch(lab, name: str, running: bool, cancelled: bool, now: float | None = No
     last = max(seen, record["beat"]) if record else seen
     idle = max(0.0, now - last)
     if idle <= limit:
-        return Verdict("running" if record else "queued", idle, record, limit=limit)
+        waiting = record is None or record.get("state") == "queued"  # not started, or in line for a slot
+        return Verdict("queued" if waiting else "running", idle, record, limit=limit)
     queue = None
     if record is None and idle <= QUEUED_FOR_AT_MOST * limit:
         # Never started: behind other jobs in a queue that workers are serving, or nobody is there?
@@ -301,7 +398,9 @@ def guarded(job):
         return error_view(exc)
 
 
-def progress_label(done: int, total: int) -> str:
+def progress_label(done: int, total: int, record: dict | None = None) -> str:
+    if record is not None and record.get("state") == "queued":
+        return f"queued: #{record.get('position', 1)} in line"
     return f"{done}/{total}"
 
 
@@ -310,6 +409,12 @@ def watch_view(verdict: Verdict):
     record = verdict.record
     if verdict.state == "queued":
         queue = verdict.queue
+        if record is not None and record.get("position"):
+            return html.Span(
+                f"Queued: number {record['position']} in line for a compute slot. At most {record.get('slots', 1)} "
+                "background job(s) compute at once on this server (one per core); the others wait their turn.",
+                className="small text-muted bg-queued",
+            )
         if queue is not None:
             return html.Span(
                 f"Queued {verdict.idle:.0f} s: {queue.waiting} job(s) wait in the queue and {queue.workers} Celery "
@@ -371,6 +476,56 @@ def sync_survived(record: dict, timeout: int) -> dbc.Alert:
         ],
         color="warning",
         className="py-2 mb-0 small",
+    )
+
+
+def run_sync(lab, token, n_clicks, rows):
+    """The synchronous demo: inside this request, at most one site-wide, cut at the request timeout.
+
+    Threaded gunicorn workers are not killed by --timeout (their main loop still reports), so the
+    site enforces the limit a sync worker would have died of, and answers instead of dying: no
+    killed worker, no traceback in the log, and the same lesson (the result never comes)."""
+    name = ticket(token, "sync", n_clicks)
+    timeout, seconds = lab.settings.worker_timeout, long_job_seconds(lab.settings)
+    if not lab.store.add(SYNC_KEY, name.encode(), ttl=timeout + 15):
+        return sync_busy(lab)
+    try:
+        record = run(lab, name, rows, 4, step_delay=seconds / 4, queue=False, deadline=time.time() + timeout)
+        return sync_survived(record, timeout)
+    except TimedOut as exc:
+        return sync_timed_out(exc.record, timeout, seconds)
+    finally:
+        lab.store.compare_delete(SYNC_KEY, name.encode())
+
+
+def sync_busy(lab) -> dbc.Alert:
+    """Told to a visitor while someone else's synchronous demo runs: what it is doing now."""
+    running = lab.store.get(SYNC_KEY)
+    record = load(lab, running.decode()) if running else None
+    now = f" — step {record['step']}/{record['total']} in {where(record)}, started {time.time() - record['started']:.0f} s ago" \
+        if record and "pid" in record else ""
+    return dbc.Alert(
+        [
+            html.Strong("Another visitor's synchronous demo is running"),
+            f"{now}. At most one runs at a time on this site, so it never ties up the threads other visitors "
+            "need. Click again to see how far it got, or run the background twin below meanwhile.",
+        ],
+        color="info",
+        className="py-2 mb-0 small bg-sync-busy",
+    )
+
+
+def sync_timed_out(record: dict, timeout: int, needs: int) -> dbc.Alert:
+    return dbc.Alert(
+        [
+            html.Strong(f"Stopped after {timeout} s, at step {record['step']}/{record['total']}: no result. "),
+            f"A request may take at most {timeout} s here and this job needs {needs} s. With gunicorn's sync "
+            "workers this is where gunicorn kills the web worker mid-request; this site's threaded workers "
+            "cannot be killed that way, so the site enforces the limit itself — and the result is lost all the "
+            f"same. It ran in web worker pid {record['pid']} on host {record['host']}.",
+        ],
+        color="danger",
+        className="py-2 mb-0 small bg-killed",
     )
 
 

@@ -1,87 +1,231 @@
-"""The /benchmark page's job: run the harness against this very site, keep the latest report.
+"""The /benchmark page's job: run the harness against this very site, for a visitor or the operator.
 
-The page's Run button hands a request (rows, sessions, rounds, strategies and this
-server's own address, taken from the socket the click arrived on) to a background
-callback; the job first checks that the address answers with this site's own store
-token — it benchmarks itself, never another host — then runs
-bench.runner.Runner and saves the report under "benchmark:latest", where every worker,
-every browser and a reload find it.
+Nothing the browser sent is trusted here, where the work runs: the background callback hands this
+module whatever the request body held, and `run` re-validates every number against the limits of
+whoever started it (recognised from the cookies Dash captured server-side, components/operator.py).
+The address it benchmarks is the one the server was started with (settings.self_url, set by
+serve.Site from gunicorn's --bind), never one from a request; the harness follows no redirect.
+
+One run goes at a time, site-wide; later ones wait in a queue and show their place. A visitor's
+report is kept for that browser only; the operator's becomes the site's run, which every browser
+and the home catalogue show.
+
+The harness's requests carry a signed pass (PASS_HEADER): the server then caps the expensive
+step's delay at the CLI's 0.2 s for those requests only (workload.DELAY_CAP), so page runs and
+CLI runs measure the same thing, and telemetry leaves them out of "visitors".
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
 import threading
 import time
-from urllib.parse import urlsplit
+import uuid
+from dataclasses import dataclass
 
+import flask
 import pandas as pd
 
 import stores
+import workload
 from bench import report as reports
 from bench.runner import Probe, RunConfig, Runner, Target
 from bench.specs import BASELINE
-from components import bench_probe
+from components import bench_probe, operator
 from stores import codec, telemetry
 
-LATEST = "benchmark:latest"
-WINDOWS = "benchmark:windows"  # when page-started runs were going: their requests are not "visitors"
+LATEST = "benchmark:latest"  # the site's run (the operator's latest): what every browser is shown
+VISITOR_RUN = "benchmark:visitor:"  # + a digest of the visitor id: that browser's own latest run
+VISITOR_TTL = 6 * 3600
+QUEUE = "benchmark:queue"
+QUEUE_MAX = 20
+STALE = 15.0  # seconds without a heartbeat after which a queued or running job is taken for dead
+WAIT_MAX = 15 * 60.0
 ROW_CHOICES = (1_000, 10_000, 100_000)
-MAX_SESSIONS = 16
-MAX_ROUNDS = 10
-MAX_ROWS_VALUES = 3
-KEEP_WINDOWS = 50
-SLACK = 3.0  # seconds after a run's last beat during which its requests may still be finishing
+MAX_STRATEGIES = 64
+PASS_HEADER = "X-Statelab-Bench-Pass"
+PASS_TTL = 3600
+PAGE_DELAY = 0.2  # the CLI's default (bench/cli.py): page runs measure what the README's runs measure
+
+
+@dataclass(frozen=True)
+class Limits:
+    rows: tuple[int, ...]
+    max_rows_values: int
+    sessions: int
+    rounds: int
+
+
+VISITOR = Limits(rows=(1_000, 10_000), max_rows_values=2, sessions=4, rounds=5)
+OPERATOR = Limits(rows=ROW_CHOICES, max_rows_values=3, sessions=16, rounds=10)
+# What the page's inputs allow (the operator's bounds); the visitor's are enforced on top.
+MAX_SESSIONS, MAX_ROUNDS = OPERATOR.sessions, OPERATOR.rounds
 
 
 class JobRefused(ValueError):
-    """A run request the page will not start (bad numbers, or a URL that is not this site)."""
+    """A run request the job will not start (bad numbers, over the limits, or no place in the queue)."""
 
 
-def check_request(rows, sessions, rounds, strategies, known: list[str]) -> dict:
-    """A validated run request from the page's controls; JobRefused with what to fix."""
+def _quote(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 200 else text[:200] + "…"
+
+
+def _whole(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise JobRefused(f"{name} must be a whole number, not {_quote(value)}")
     try:
-        rows = sorted({int(r) for r in (rows or [])})
-    except (TypeError, ValueError):
-        raise JobRefused("rows must be whole numbers") from None
-    if not rows or len(rows) > MAX_ROWS_VALUES or any(r not in ROW_CHOICES for r in rows):
-        raise JobRefused(f"pick one to {MAX_ROWS_VALUES} row counts among {', '.join(f'{r:,}' for r in ROW_CHOICES)}")
-    try:
-        sessions, rounds = int(sessions), int(rounds)
-    except (TypeError, ValueError):
-        raise JobRefused("sessions and rounds must be whole numbers") from None
-    if not 1 <= sessions <= MAX_SESSIONS:
-        raise JobRefused(f"sessions must be between 1 and {MAX_SESSIONS}")
-    if not 1 <= rounds <= MAX_ROUNDS:
-        raise JobRefused(f"rounds must be between 1 and {MAX_ROUNDS}")
-    chosen = [s for s in (strategies or []) if s in known]
+        number = float(value)
+    except ValueError:
+        raise JobRefused(f"{name} must be a whole number, not {_quote(value)}") from None
+    if not number.is_integer():
+        raise JobRefused(f"{name} must be a whole number, not {_quote(value)}")
+    return int(number)
+
+
+def check_request(rows, sessions, rounds, strategies, known: list[str], limits: Limits = VISITOR) -> dict:
+    """A validated run request; JobRefused saying what to fix. Called again inside the job."""
+    who = "a visitor" if limits == VISITOR else "the operator"
+    if not isinstance(rows, list | tuple) or len(rows) > len(ROW_CHOICES):
+        raise JobRefused(f"rows must be a list of row counts, not {_quote(rows)}")
+    rows = sorted({_whole(r, "rows") for r in rows})
+    if not rows or len(rows) > limits.max_rows_values or any(r not in limits.rows for r in rows):
+        raise JobRefused(f"pick one to {limits.max_rows_values} row counts among "
+                         f"{', '.join(f'{r:,}' for r in limits.rows)} (the limit for {who}); got {_quote(rows)}")
+    for name, value, top in (("sessions", sessions, limits.sessions), ("rounds", rounds, limits.rounds)):
+        # A number input past its max sends None: say the bound, whatever arrived.
+        bound = f"{name} must be between 1 and {top} for {who}"
+        try:
+            number = _whole(value, name)
+        except JobRefused:
+            raise JobRefused(f"{bound}; got {_quote(value)}") from None
+        if not 1 <= number <= top:
+            raise JobRefused(f"{bound}; got {number}")
+    sessions, rounds = _whole(sessions, "sessions"), _whole(rounds, "rounds")
+    if not isinstance(strategies, list | tuple) or len(strategies) > MAX_STRATEGIES:
+        raise JobRefused(f"strategies must be a list of strategy names, not {_quote(strategies)}")
+    chosen = list(dict.fromkeys(s for s in strategies if isinstance(s, str) and s in known))
     if not chosen:
         raise JobRefused("pick at least one strategy")
     return {"rows": rows, "sessions": sessions, "rounds": rounds, "strategies": chosen}
 
 
-def own_url(environ: dict, host_url: str) -> str:
-    """Where this very server listens, from the socket the request arrived on (gunicorn), not from the
-    Host header a client chose; the browser's host_url only when no socket is known (a dev server)."""
-    sock = environ.get("gunicorn.socket")
-    if sock is not None:
-        try:
-            host, port = sock.getsockname()[:2]
-        except (OSError, ValueError, TypeError):
-            host = None
-        if host:
-            scheme = environ.get("wsgi.url_scheme", "http")
-            return f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}"
-    parts = urlsplit(host_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise JobRefused(f"cannot benchmark {host_url!r}: not an http URL")
-    return f"{parts.scheme}://{parts.netloc}"
+def limits_for(is_operator: bool) -> Limits:
+    return OPERATOR if is_operator else VISITOR
 
 
-def verify_self(lab: stores.Lab, url: str) -> None:
-    """Refuse unless url answers the probe with this store's site token (no benchmarking other hosts)."""
-    probe = Probe([url], timeout=15)
+def page_delay(lab: stores.Lab) -> float:
+    """The delay a page run measures with: the CLI's, never more than the site's own."""
+    return min(PAGE_DELAY, lab.settings.compute_delay)
+
+
+# --------------------------------------------------------------------------- the signed pass
+
+
+def _pass_signature(secret: bytes, expires: int, delay: str) -> str:
+    return hmac.new(secret, f"statelab bench pass|{expires}|{delay}".encode(), hashlib.sha256).hexdigest()
+
+
+def make_pass(lab: stores.Lab, delay: float, ttl: float = PASS_TTL) -> str:
+    expires, text = int(time.time() + ttl), f"{delay:g}"
+    return f"{expires}.{text}.{_pass_signature(lab.secret, expires, text)}"
+
+
+def pass_delay(value, lab: stores.Lab) -> float | None:
+    """The delay cap a request's pass grants, or None (no pass, expired, forged, or not a listed delay)."""
+    if not isinstance(value, str) or len(value) > 120:
+        return None
+    # "<expires>.<delay>.<signature>"; the delay itself may hold a dot ("0.2")
+    head, _, sig = value.rpartition(".")
+    expires_text, _, delay_text = head.partition(".")
+    if not expires_text.isdigit() or delay_text != f"{page_delay(lab):g}":
+        return None
+    try:
+        expected = _pass_signature(lab.secret, int(expires_text), delay_text)
+    except stores.StoreError:
+        return None
+    if int(expires_text) < time.time() or not hmac.compare_digest(sig.encode("ascii", "replace"), expected.encode()):
+        return None
+    return float(delay_text)
+
+
+def apply_pass(value, lab: stores.Lab) -> None:
+    """Before a request: with a valid pass, cap its compute delay and mark it as the benchmark's own."""
+    if value is None:
+        return
+    delay = pass_delay(value, lab)
+    if delay is not None:
+        workload.DELAY_CAP.set(delay)
+        flask.g.statelab_bench = True
+
+
+def clear_pass() -> None:
+    workload.DELAY_CAP.set(None)
+
+
+# --------------------------------------------------------------------------- the queue
+
+
+def _queue(lab: stores.Lab) -> list[list]:
+    raw = lab.store.get(QUEUE)
+    try:
+        entries = codec.loads(raw) if raw else []
+    except (stores.CorruptValue, TypeError, ValueError):
+        entries = []
+    now = time.time()
+    return [e for e in entries if isinstance(e, list) and len(e) == 3 and now - e[1] < STALE]
+
+
+def join(lab: stores.Lab, ticket: str, who: str) -> int:
+    """Take a place in the queue; how many runs are ahead. JobRefused when full or already queued."""
+    with lab.store.lock("benchmark-queue", ttl=10, wait=5):
+        entries = _queue(lab)
+        if any(e[2] == who for e in entries):
+            raise JobRefused("this browser already has a run queued or running: wait for it, or cancel it")
+        if len(entries) >= QUEUE_MAX:
+            raise JobRefused(f"{QUEUE_MAX} runs are already waiting: try again later")
+        entries.append([ticket, time.time(), who])
+        lab.store.set(QUEUE, codec.dumps(entries))
+        return len(entries) - 1
+
+
+def place(lab: stores.Lab, ticket: str, who: str) -> int:
+    """Beat and return how many runs are ahead of ticket (0: its turn)."""
+    with lab.store.lock("benchmark-queue", ttl=10, wait=5):
+        entries = _queue(lab)
+        mine = next((e for e in entries if e[0] == ticket), None)
+        if mine is None:  # missed beats dropped it: back in, at the end
+            mine = [ticket, 0.0, who]
+            entries.append(mine)
+        mine[1] = time.time()
+        lab.store.set(QUEUE, codec.dumps(entries))
+        return entries.index(mine)
+
+
+def leave(lab: stores.Lab, ticket: str) -> None:
+    with lab.store.lock("benchmark-queue", ttl=10, wait=5):
+        lab.store.set(QUEUE, codec.dumps([e for e in _queue(lab) if e[0] != ticket]))
+
+
+def queue_length(lab: stores.Lab) -> int:
+    return len(_queue(lab))
+
+
+def _heartbeat(lab: stores.Lab, ticket: str, who: str, finished: threading.Event, every: float = 1.0) -> None:
+    while not finished.wait(every):
+        with contextlib.suppress(stores.StoreError):  # a missed beat only risks the place after STALE s
+            place(lab, ticket, who)
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def verify_self(lab: stores.Lab, url: str, headers: dict) -> None:
+    """Refuse unless url answers the probe with this store's site token."""
+    probe = Probe([url], timeout=15, headers=headers)
     try:
         answer = probe.read(BASELINE)
     finally:
@@ -90,14 +234,51 @@ def verify_self(lab: stores.Lab, url: str) -> None:
         raise JobRefused(f"{url} did not answer as this site: the benchmark only runs against the server it is started from")
 
 
-def run(lab: stores.Lab, request: dict, set_progress=None) -> dict:
-    """Run the harness against this site (from a background job) and keep the report as the latest."""
-    url = request["url"]
-    verify_self(lab, url)
-    started = time.time()
-    _open_window(lab, started)
+def run(lab: stores.Lab, wanted, known: list[str], set_progress=None, cookies=None) -> dict:
+    """Run the harness against this site from the background job; keep the report for who asked."""
+    is_op = operator.is_operator(cookies, lab)
+    if not isinstance(wanted, dict):
+        raise JobRefused(f"the run request must be an object, not {_quote(wanted)}")
+    request = check_request(wanted.get("rows"), wanted.get("sessions"), wanted.get("rounds"), wanted.get("strategies"),
+                            known, limits_for(is_op))
+    who = "operator" if is_op else operator.visitor_id(cookies, lab)
+    if who is None:
+        raise JobRefused("this browser has no visitor id (cookies off?): reload the page")
+    url = lab.settings.self_url
+    if not url:
+        raise JobRefused("the server does not know its own address (STATELAB_SELF_URL): start it with python app.py")
+    ticket = uuid.uuid4().hex
+    ahead = join(lab, ticket, who)
+    finished = threading.Event()
+    beat = threading.Thread(target=_heartbeat, args=(lab, ticket, who, finished), daemon=True)
+    beat.start()
+    try:
+        waited = time.monotonic()
+        while ahead > 0:
+            if set_progress:
+                set_progress((0, "queued", f"waiting: {ahead} run{'s' * (ahead > 1)} ahead of yours (one runs at a time)"))
+            if time.monotonic() - waited > WAIT_MAX:
+                raise JobRefused(f"still {ahead} runs ahead after {WAIT_MAX / 60:g} minutes: try again later")
+            time.sleep(1.0)
+            ahead = place(lab, ticket, who)
+        result = _measure(lab, request, url, set_progress)
+    finally:
+        finished.set()
+        beat.join(5)
+        with contextlib.suppress(stores.StoreError):
+            leave(lab, ticket)
+    result["config"]["source"] = "page"
+    result["config"]["started_by"] = "operator" if is_op else "visitor"
+    save_for(lab, result, who)
+    return result
+
+
+def _measure(lab: stores.Lab, request: dict, url: str, set_progress) -> dict:
+    delay = page_delay(lab)
+    headers = {PASS_HEADER: make_pass(lab, delay)}
+    verify_self(lab, url, headers)
     cfg = RunConfig(rows=request["rows"], sessions=request["sessions"], rounds=request["rounds"],
-                    strategies=request["strategies"], compute_delay=lab.settings.compute_delay, timeout=60)
+                    strategies=request["strategies"], compute_delay=delay, timeout=60, headers=headers)
     target = Target([url], workers=None, backend=lab.settings.mode)
     last = [0.0]
 
@@ -108,29 +289,30 @@ def run(lab: stores.Lab, request: dict, set_progress=None) -> dict:
             share = round(100 * done / max(total, 1))
             set_progress((share, f"{share}%", f"now: {label}"))
 
-    # A cancelled job is killed outright: its window must end at its last heartbeat, not stay open.
-    finished = threading.Event()
-    beat = threading.Thread(target=_heartbeat, args=(lab, started, finished), daemon=True)
-    beat.start()
-    try:
-        result = Runner(cfg, target, progress=progress).run()
-    finally:
-        finished.set()
-        beat.join(5)
-        _close_window(lab, started)
-    result["config"]["source"] = "page"
-    save(lab, result)
-    return result
+    return Runner(cfg, target, progress=progress).run()
+
+
+def _visitor_key(who: str) -> str:
+    return VISITOR_RUN + hashlib.sha256(who.encode()).hexdigest()[:32]
 
 
 def save(lab: stores.Lab, result: dict) -> None:
+    """Keep result as the site's run (what every browser and the home catalogue show)."""
     reports.check(result)
     lab.store.set(LATEST, reports.to_json(result).encode())
 
 
-def latest(lab: stores.Lab) -> dict | None:
-    """The latest report kept in the store, or None (none yet, or unreadable)."""
-    raw = lab.store.get(LATEST)
+def save_for(lab: stores.Lab, result: dict, who: str) -> None:
+    """The operator's run becomes the site's; a visitor's is kept for that browser only."""
+    if who == "operator":
+        save(lab, result)
+        return
+    reports.check(result)
+    lab.store.set(_visitor_key(who), reports.to_json(result).encode(), ttl=VISITOR_TTL)
+
+
+def _read(lab: stores.Lab, key: str) -> dict | None:
+    raw = lab.store.get(key)
     if raw is None:
         return None
     try:
@@ -139,38 +321,21 @@ def latest(lab: stores.Lab) -> dict | None:
         return None
 
 
-def _windows(lab: stores.Lab) -> list[list]:
-    raw = lab.store.get(WINDOWS)
-    try:
-        return [w for w in codec.loads(raw) if isinstance(w, list) and len(w) == 2] if raw else []
-    except (stores.CorruptValue, TypeError):
-        return []
+def latest(lab: stores.Lab) -> dict | None:
+    """The site's run kept in the store, or None (none yet, or unreadable)."""
+    return _read(lab, LATEST)
 
 
-def _heartbeat(lab: stores.Lab, started: float, finished: threading.Event, every: float = 0.5) -> None:
-    while not finished.wait(every):
-        with contextlib.suppress(stores.StoreError):  # a missed beat only narrows the run's window
-            _close_window(lab, started)
-
-
-def _open_window(lab: stores.Lab, started: float) -> None:
-    with lab.store.lock("benchmark-windows", ttl=10, wait=5):
-        lab.store.set(WINDOWS, codec.dumps((_windows(lab) + [[started, started]])[-KEEP_WINDOWS:]))
-
-
-def _close_window(lab: stores.Lab, started: float) -> None:
-    """Extend this run's window to now (called as the run goes, and once at its end)."""
-    with lab.store.lock("benchmark-windows", ttl=10, wait=5):
-        windows = [[s, e if s != started else time.time()] for s, e in _windows(lab)]
-        lab.store.set(WINDOWS, codec.dumps(windows))
+def mine(lab: stores.Lab, cookies=None) -> dict | None:
+    """This browser's own latest run (a visitor's), or None."""
+    who = operator.visitor_id(cookies, lab)
+    return _read(lab, _visitor_key(who)) if who else None
 
 
 def visitors(lab: stores.Lab) -> pd.DataFrame:
-    """What real visitors' callbacks cost, per strategy (requests of page-started benchmark runs left out)."""
-    frame = telemetry.requests_frame(lab.store)
-    frame = frame[~frame["strategy"].isin(["", telemetry.LAB, "benchmark"])]
-    for start, end in _windows(lab):
-        frame = frame[~frame["time"].between(start, (end or start) + SLACK)]
+    """What real visitors' callbacks cost, per strategy (the benchmark's own signed requests left out)."""
+    frame = telemetry.requests_frame(lab.store, since=time.time() - telemetry.RECORD_TTL)
+    frame = frame[~frame["strategy"].isin(["", telemetry.LAB, "benchmark"]) & ~frame["bench"].fillna(False).astype(bool)]
     columns = ["strategy", "requests", "workers hit", "p50 server ms", "p95 server ms", "mean up B", "mean down B", "errors", "last seen"]
     if frame.empty:
         return pd.DataFrame(columns=columns)

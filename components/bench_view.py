@@ -16,54 +16,102 @@ PERCENT_COLUMNS = {"cache_hit_rate"}
 TEXT_COLUMNS = {"strategy"}
 
 
-def controls(ids, choices: list[dict]) -> dbc.Card:
+def progress_bar(ids) -> html.Div:
+    """A Bootstrap-styled progress bar with an accessible name (dbc.Progress cannot carry one)."""
+    return html.Div(
+        html.Div("", id=ids("progress"), className="progress-bar progress-bar-striped progress-bar-animated",
+                 role="progressbar", style={"width": "0%"},
+                 **{"aria-label": "Benchmark progress", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0"}),
+        className="progress mt-3 bench-progress",
+    )
+
+
+def progress_update(share: int | None, label: str, step: str) -> tuple:
+    """The values of the progress outputs (bar width, its text, its aria value, the step line)."""
+    share = 0 if share is None else max(0, min(100, int(share)))
+    return {"width": f"{share}%"}, label, str(share), step
+
+
+def role_note(is_operator: bool) -> html.Div:
+    limits = bench_job.limits_for(is_operator)
+    if is_operator:
+        text = ("You are the operator: your runs become this site's run — what every visitor and the home catalogue "
+                f"show — and may use up to {limits.sessions} sessions × {limits.rounds} rounds, "
+                f"{', '.join(f'{r:,}' for r in limits.rows)} rows.")
+    else:
+        text = (f"Visitors may run up to {limits.sessions} sessions × {limits.rounds} rounds at "
+                f"{' or '.join(f'{r:,}' for r in limits.rows)} rows. Your run is shown to you only; what others see "
+                "(and the home catalogue) changes only when the site's operator runs the benchmark. "
+                "One run goes at a time: others wait their turn.")
+    return html.Div(text, className="small text-muted mb-2 bench-role", **{"data-role": "operator" if is_operator else "visitor"})
+
+
+def controls(ids, choices: list[dict], is_operator: bool = False) -> dbc.Card:
     slugs = [c["value"] for c in choices]
+    limits = bench_job.limits_for(is_operator)
     return dbc.Card(
         dbc.CardBody(
             [
+                role_note(is_operator),
                 dbc.Row(
                     [
+                        # "auto" columns wrap to a new line rather than overlap when the card is narrow.
                         dbc.Col(
-                            [
-                                dbc.Label("Rows", className="small mb-1"),
-                                dbc.Checklist(
-                                    id=ids("rows"),
-                                    options=[{"label": f"{n:,}", "value": n} for n in bench_job.ROW_CHOICES],
-                                    value=[bench_job.ROW_CHOICES[0]],
-                                    inline=True,
-                                    className="bench-rows",
-                                ),
-                            ],
-                            md=5,
+                            html.Div(
+                                [
+                                    html.Div("Rows", id=ids("rows-label"), className="small mb-1 form-label"),
+                                    dbc.Checklist(
+                                        id=ids("rows"),
+                                        options=[{"label": f"{n:,}", "value": n, "disabled": n not in limits.rows}
+                                                 for n in bench_job.ROW_CHOICES],
+                                        value=[bench_job.ROW_CHOICES[0]],
+                                        inline=True,
+                                        className="bench-rows",
+                                    ),
+                                ],
+                                role="group",
+                                **{"aria-labelledby": ids("rows-label")},
+                            ),
+                            width="auto",
                         ),
                         dbc.Col(
                             [
                                 dbc.Label("Sessions", html_for=ids("sessions"), className="small mb-1"),
-                                dbc.Input(id=ids("sessions"), type="number", min=1, max=bench_job.MAX_SESSIONS, step=1, value=4, size="sm"),
+                                dbc.Input(id=ids("sessions"), type="number", min=1, max=limits.sessions, step=1, value=4,
+                                          size="sm", className="bench-number"),
                             ],
-                            md=2,
+                            width="auto",
                         ),
                         dbc.Col(
                             [
                                 dbc.Label("Rounds", html_for=ids("rounds"), className="small mb-1"),
-                                dbc.Input(id=ids("rounds"), type="number", min=1, max=bench_job.MAX_ROUNDS, step=1, value=2, size="sm"),
+                                dbc.Input(id=ids("rounds"), type="number", min=1, max=limits.rounds, step=1, value=2,
+                                          size="sm", className="bench-number"),
                             ],
-                            md=2,
+                            width="auto",
                         ),
                         dbc.Col(
                             [
                                 dbc.Button("Run benchmark", id=ids("run"), color="primary", className="me-2"),
                                 dbc.Button("Cancel", id=ids("cancel"), color="secondary", outline=True, disabled=True),
                             ],
-                            md=3,
-                            className="text-md-end align-self-end bench-buttons",
+                            width="auto",
+                            className="ms-auto bench-buttons",
                         ),
                     ],
                     className="g-3 align-items-end",
                 ),
-                dbc.Label("Strategies", html_for=ids("strategies"), className="small mb-1 mt-3"),
-                dcc.Dropdown(id=ids("strategies"), options=choices, value=slugs, multi=True, className="bench-strategies"),
-                dbc.Progress(id=ids("progress"), value=0, label="", className="mt-3 bench-progress", striped=True, animated=True),
+                # A checklist, not a dropdown: every choice visible at once, and each a labelled checkbox.
+                html.Div(
+                    [
+                        html.Div("Strategies", id=ids("strategies-label"), className="small mb-1 mt-3 form-label"),
+                        dbc.Checklist(id=ids("strategies"), options=choices, value=slugs, inline=True,
+                                      className="bench-strategies small"),
+                    ],
+                    role="group",
+                    **{"aria-labelledby": ids("strategies-label")},
+                ),
+                progress_bar(ids),
                 html.Div(id=ids("step"), className="small text-muted mt-1 bench-step"),
                 html.Div(id=ids("status"), className="small text-muted mt-2"),
             ]
@@ -161,9 +209,12 @@ def report_view(ids, result: dict | None) -> html.Div:
     cfg, results = result["config"], result["results"]
     figs = charts.all_figures(results)
     skipped = cfg.get("skipped") or {}
+    delay = cfg.get("compute_delay")
     meta = (f"{result.get('created', '')} · {len(results)} results · rows {', '.join(f'{n:,}' for n in cfg['rows'])} · "
-            f"{cfg['sessions']} sessions × {cfg['rounds']} rounds · {cfg.get('backend')} · compute delay {cfg.get('compute_delay')} s · "
-            f"took {result.get('seconds', '?')} s")
+            f"{cfg['sessions']} sessions × {cfg['rounds']} rounds · {cfg.get('backend') or 'unknown backend'} · "
+            f"compute delay {'unknown' if delay is None else f'{delay:g} s'} · "
+            f"{cfg.get('workers') or cfg.get('workers_observed') or 'unknown'} workers · "
+            f"took {result.get('seconds', 'unknown')} s")
     return html.Div(
         [
             html.Div(meta, className="small text-muted mb-2 bench-meta"),

@@ -7,6 +7,7 @@ measure the strategy, not the chart.
 
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
@@ -68,7 +69,7 @@ def summary_table(cleaned: pd.DataFrame) -> html.Table:
                     html.Td(row.fruit),
                     html.Td(f"{row.rows:,}"),
                     html.Td(f"{row.amount:,}"),
-                    html.Td(f"{row.revenue:,.2f}"),
+                    html.Td(f"{row.revenue:,.0f}"),  # whole units, as every other page shows revenue
                     html.Td(f"{row.mean_x:.2f}"),
                 ]
             )
@@ -144,3 +145,39 @@ def stream_figure(rows: pd.DataFrame) -> go.Figure:
 
 def stream_title(count: int) -> str:
     return f"{count:,} rows appended so far"
+
+
+def _response_bytes(outputs: dict) -> int:
+    """Bytes of a callback response body as Dash writes it ({"multi": true, "response": ...})."""
+    from dash._utils import to_json  # the serializer Dash itself uses for callback responses
+
+    return len(to_json({"multi": True, "response": outputs}).encode())
+
+
+@functools.cache
+def reference_sizes(prefix: str, batch: int = 1_000, upto: int = 10_000) -> dict:
+    """What one "Append rows" response weighs in each mode, for a click that brings the rows on
+    screen to 1,000, 2,000 … upto — computed by the server with Dash's own serializer, so the page
+    can show the comparison before any click. Deterministic (a fixed stream): computed once."""
+    from dash import Patch
+
+    sizes: dict = {"rows": [], "patch": [], "full": [], "batch": batch}
+    for total in range(batch, upto + 1, batch):
+        new = appended(total - batch, total)
+        figure = Patch()
+        figure["data"][0]["x"].extend(new["x"].tolist())
+        figure["data"][0]["y"].extend(new["y"].tolist())
+        figure["layout"]["title"]["text"] = stream_title(total)
+        table = Patch()
+        table.extend(new.to_dict("records"))
+        last = {"mode": "patch", "rows": total, "added": batch}
+        common = {f"{prefix}count": {"data": total}, f"{prefix}alert": {"children": None}}
+        patched = {f"{prefix}graph": {"figure": figure.to_plotly_json()}, f"{prefix}table": {"data": table.to_plotly_json()},
+                   f"{prefix}last": {"data": last}, **common}
+        everything = appended(0, total)
+        full = {f"{prefix}graph": {"figure": stream_figure(everything)}, f"{prefix}table": {"data": everything.to_dict("records")},
+                f"{prefix}last": {"data": {**last, "mode": "full"}}, **common}
+        sizes["rows"].append(total)
+        sizes["patch"].append(_response_bytes(patched))
+        sizes["full"].append(_response_bytes(full))
+    return sizes

@@ -41,19 +41,29 @@ def _style(fig: go.Figure, title: str, height: int = 300) -> go.Figure:
     return fig
 
 
-def empty(message: str = "No data yet", height: int = 300) -> go.Figure:
+def empty(message: str = "No data yet", height: int = 300, font_size: int = 14) -> go.Figure:
     fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, font={"size": 14, "color": "#6c757d"})
+    fig.add_annotation(text=message, showarrow=False, font={"size": font_size, "color": "#6c757d"})
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return _style(fig, "", height)
+
+
+# Up to this many points a chart draws SVG, past it WebGL. SVG renders at once everywhere; WebGL is
+# faster for big clouds but a browser without a GPU (headless, some projectors' PCs) shows an error
+# instead, after seconds of trying — which delayed the pages' first paint by many seconds.
+WEBGL_FROM = 10_000
+
+
+def _scatter(points: int):
+    return go.Scattergl if points > WEBGL_FROM else go.Scatter
 
 
 def fruit_scatter(cleaned: pd.DataFrame, fruit: str) -> go.Figure:
     """Every point of one fruit: the consumer that needs the full frame."""
     part = cleaned[cleaned["fruit"] == fruit]
     fig = go.Figure(
-        go.Scattergl(x=part["x"], y=part["y"], mode="markers", marker={"size": 4, "color": COLORS.get(fruit, ACCENT), "opacity": 0.6})
+        _scatter(len(part))(x=part["x"], y=part["y"], mode="markers", marker={"size": 4, "color": COLORS.get(fruit, ACCENT), "opacity": 0.6})
     )
     return _style(fig, f"{fruit} — {len(part):,} points")
 
@@ -73,16 +83,23 @@ def cache_graph(kind: str, cleaned: pd.DataFrame) -> go.Figure:
     """The four views of seed 004 (scatter, line, histogram2d, histogram2dcontour)."""
     x, y = cleaned["x"], cleaned["y"]
     if kind == "scatter":
-        trace = go.Scattergl(x=x, y=y, mode="markers", marker={"size": 3, "color": ACCENT, "opacity": 0.5})
+        trace = _scatter(len(x))(x=x, y=y, mode="markers", marker={"size": 3, "color": ACCENT, "opacity": 0.5})
     elif kind == "line":
-        trace = go.Scattergl(x=x, y=y.rolling(50, min_periods=1).mean(), mode="lines", line={"color": ACCENT})
+        trace = _scatter(len(x))(x=x, y=y.rolling(50, min_periods=1).mean(), mode="lines", line={"color": ACCENT})
     elif kind == "histogram2d":
         trace = go.Histogram2d(x=x, y=y, colorscale="Blues", nbinsx=40, nbinsy=40, showscale=False)
     elif kind == "histogram2dcontour":
         trace = go.Histogram2dContour(x=x, y=y, colorscale="Blues", showscale=False)
     else:
         raise ValueError(f"unknown graph kind {kind!r}")
-    return _style(go.Figure(trace), f"{kind} — {len(cleaned):,} rows", height=260)
+    fig = _style(go.Figure(trace), f"{kind} — {len(cleaned):,} rows", height=260)
+    fig.update_xaxes(title={"text": "x", "standoff": 4})
+    fig.update_yaxes(title={"text": CACHE_Y_TITLES.get(kind, "y"), "standoff": 4})
+    return fig
+
+
+# What each of the cache page's charts plots upwards (the density charts count rows per x, y cell).
+CACHE_Y_TITLES = {"line": "y, mean of 50 rows", "histogram2d": "y (colour: rows per cell)", "histogram2dcontour": "y (colour: rows)"}
 
 
 def progress_figure(done: int, total: int) -> go.Figure:

@@ -1,8 +1,9 @@
 """Measured numbers for the home catalogue: what each strategy cost in a real benchmark run.
 
-The source is the latest run the /benchmark page kept in the store (this server, its
-settings), or, before anyone has run it here, the reference run committed with the site
-(docs/bench/default/report.json). The catalogue says which one it shows.
+Two runs, side by side. The reference run committed with the site (docs/bench/default/report.json)
+is always shown. Beside it, the site's latest run on this server — the operator's, since only the
+operator's runs from /benchmark become the site's run — when it is comparable: the same row count
+and the same compute delay. A visitor's run is kept for that visitor only and never appears here.
 """
 
 from __future__ import annotations
@@ -29,28 +30,53 @@ BAR_FLOOR, BAR_CEILING = 2.0, 7.0
 
 @dataclass
 class Measured:
-    source: str  # "latest" (run here, from /benchmark) or "reference" (committed with the site)
+    source: str  # "reference" (committed with the site) or "latest" (the site's run on this server)
     rows: int
     created: str
     by_strategy: dict  # slug -> the report's result row
     workers: int | None = None
+    compute_delay: float | None = None
+    server: Measured | None = None  # the comparable run on this server, beside the reference
+    server_note: str | None = None  # why no run of this server is shown beside it
 
 
 def load(lab=None) -> Measured | None:
-    """The numbers to show, or None when neither a run here nor the reference run can be read."""
-    report, source = None, "latest"
+    """The reference run, with the comparable run of this server attached; None when unreadable."""
     try:
-        report = bench_job.latest(lab or stores.current())
-    except stores.StoreError as exc:  # the catalogue still renders; it shows the reference run
+        reference = pick(_reference(REFERENCE.stat().st_mtime_ns), "reference")
+    except (OSError, ValueError, reports.ReportError) as exc:
+        log.warning("reference benchmark run not readable: %s", exc)
+        reference = None
+    try:
+        latest = bench_job.latest(lab or stores.current())
+    except stores.StoreError as exc:  # the catalogue still renders the reference run
         log.warning("latest benchmark run not readable: %s", exc)
-    if report is None:
-        source = "reference"
-        try:
-            report = _reference(REFERENCE.stat().st_mtime_ns)
-        except (OSError, ValueError, reports.ReportError) as exc:
-            log.warning("reference benchmark run not readable: %s", exc)
-            return None
-    return pick(report, source)
+        latest = None
+    if reference is None:
+        return pick(latest, "latest") if latest else None
+    if latest is None:
+        reference.server_note = ("No run on this server yet: the operator's runs from the benchmark page appear here, "
+                                 f"beside the reference, when they measure {reference.rows:,} rows at a "
+                                 f"{_delay(reference.compute_delay)} compute delay.")
+        return reference
+    server = pick(latest, "latest", rows=reference.rows)
+    if server is None or server.compute_delay != reference.compute_delay:
+        measured_rows = ", ".join(f"{n:,}" for n in (latest.get("config") or {}).get("rows") or []) or "unknown"
+        reference.server_note = (f"This server's latest run ({_created(latest)} UTC: rows {measured_rows}, compute delay "
+                                 f"{_delay((latest.get('config') or {}).get('compute_delay'))}) is not comparable with the "
+                                 f"reference ({reference.rows:,} rows, {_delay(reference.compute_delay)}), so it is not "
+                                 "shown here; the benchmark page shows it.")
+        return reference
+    reference.server = server
+    return reference
+
+
+def _delay(seconds) -> str:
+    return "unknown" if seconds is None else f"{seconds:g} s"
+
+
+def _created(report: dict) -> str:
+    return str(report.get("created", ""))[:16].replace("T", " ") or "unknown"
 
 
 @functools.lru_cache(maxsize=2)
@@ -59,23 +85,25 @@ def _reference(_mtime_ns: int) -> dict:
     return reports.load(REFERENCE)
 
 
-def pick(report: dict, source: str) -> Measured | None:
-    """One row count of a standard run: 10,000 rows when measured, else the largest there is."""
+def pick(report: dict, source: str, rows: int | None = None) -> Measured | None:
+    """One row count of a standard run: `rows` if given (None when not measured), else 10,000 rows
+    when measured, else the largest there is."""
     standard = [r for r in report.get("results", []) if r.get("scenario", "standard") == "standard"]
     counts = sorted({r["rows"] for r in standard if isinstance(r.get("rows"), int)})
-    if not counts:
+    if not counts or (rows is not None and rows not in counts):
         return None
-    rows = PREFERRED_ROWS if PREFERRED_ROWS in counts else counts[-1]
+    if rows is None:
+        rows = PREFERRED_ROWS if PREFERRED_ROWS in counts else counts[-1]
     chosen = {r["strategy"]: r for r in standard if r["rows"] == rows}
     config = report.get("config") or {}
     workers = config.get("workers_observed") or config.get("workers")
-    return Measured(source, rows, str(report.get("created", ""))[:16].replace("T", " "), chosen, workers)
+    return Measured(source, rows, _created(report), chosen, workers, config.get("compute_delay"))
 
 
-def cell(row: dict | None) -> html.Td:
+def cell(row: dict | None, run: str = "reference") -> html.Td:
     """p50 latency and bytes per interaction in one cell, over a log-scale bar of the bytes."""
     if row is None or row.get("request_bytes") is None:
-        return html.Td("–", className="text-muted")
+        return html.Td("–", className="text-muted", **{"data-run": run})
     total = int(row["request_bytes"]) + int(row["response_bytes"])
     ms = row.get("latency_ms_p50")
     # No latency: nothing was sent, the interaction ran in the browser.
@@ -93,22 +121,27 @@ def cell(row: dict | None) -> html.Td:
             f"{int(row['response_bytes']):,} B down",
         ),
         className="text-nowrap",
-        **{"data-bytes": str(total), "data-ms": "" if ms is None else f"{ms}"},
+        **{"data-bytes": str(total), "data-ms": "" if ms is None else f"{ms}", "data-run": run},
     )
 
 
 def caption(measured: Measured | None) -> html.Div:
     if measured is None:
         return html.Div("No benchmark run is readable yet: run one on the benchmark page.", className="small text-muted")
-    where = (
-        f"the latest run on this server ({measured.created} UTC, from the benchmark page)"
-        if measured.source == "latest"
-        else f"the reference run committed with the site ({measured.created} UTC, docs/bench/default) — run the "
-        "benchmark page to measure this server"
-    )
+    workers = f"{measured.workers} workers" if measured.workers else "workers unknown"
+    if measured.source == "reference":
+        first = (f"Measured: p50 latency and bytes up + down per interaction at {measured.rows:,} rows, compute delay "
+                 f"{_delay(measured.compute_delay)}. Reference: the run committed with the site ({measured.created} UTC, "
+                 f"{workers}, docs/bench/default).")
+    else:
+        first = (f"Measured: p50 latency and bytes up + down per interaction at {measured.rows:,} rows, compute delay "
+                 f"{_delay(measured.compute_delay)}, from this server's latest run ({measured.created} UTC, {workers}).")
+    server = measured.server
+    second = (f" This server: the operator's latest run here ({server.created} UTC, "
+              f"{f'{server.workers} workers' if server.workers else 'workers unknown'}), same rows and delay."
+              if server else f" {measured.server_note}" if measured.server_note else "")
     return html.Div(
-        f"Measured: p50 latency and bytes up + down per interaction at {measured.rows:,} rows"
-        f"{f', {measured.workers} workers' if measured.workers else ''}, from {where}. The bar is logarithmic (100 B to 10 MB).",
+        first + second + " The bar is logarithmic (100 B to 10 MB).",
         className="small text-muted mt-2 lab-measured-caption",
-        **{"data-source": measured.source, "data-rows": str(measured.rows)},
+        **{"data-source": measured.source, "data-rows": str(measured.rows), "data-server": "yes" if server else "no"},
     )

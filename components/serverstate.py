@@ -12,6 +12,7 @@ from dash import dcc, html
 import stores
 import workload
 from components import figures
+from stores import codec
 from stores.codec import BadPayload
 from stores.files import FileMissing, SessionFiles
 from stores.sessiondata import NoSessionData, SessionData
@@ -27,6 +28,40 @@ EXPECTED = (
     BadPayload,
     workload.WorkloadError,
 )  # seconds of no use after which a session's server data expires
+
+
+FIRST_VIEW_SECONDS = 24 * 3600
+
+
+def first_frame(lab: stores.Lab, slug: str, rows: int, region: str) -> pd.DataFrame | None:
+    """The expensive step's result for the page's default inputs, computed once for every visitor.
+
+    A new session starts with a copy of it (the page says so), so the page shows a real result on
+    arrival instead of making every visitor wait for the expensive step; the workload is seeded, so
+    the copy is exactly what this session would have computed. None when the store cannot give it.
+    """
+
+    def compute() -> bytes:
+        cleaned = workload.expensive_step(rows, region, delay=lab.settings.compute_delay)
+        lab.count("compute", slug)
+        return codec.frame_to_arrow(cleaned)
+
+    try:
+        value, _ = lab.memo(f"{slug}:first-view:{rows}:{region}", compute, ttl=FIRST_VIEW_SECONDS)
+        return codec.frame_from_arrow(value)
+    except (stores.StoreError, codec.BadPayload):
+        return None
+
+
+def first_view_note(region: str, rows: int, holds: str, button: str) -> html.Div:
+    return html.Div(
+        [
+            dbc.Badge("first view", color="info", text_color="dark", className="me-2"),
+            f"Shown on arrival: {region}, {rows:,} rows, the result for these inputs computed once for every visitor. "
+            f"{holds} Press {button}: the expensive step then runs for this session alone.",
+        ],
+        className="small lab-first-view",
+    )
 
 
 def session_data(lab: stores.Lab, slug: str) -> SessionData:

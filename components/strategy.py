@@ -6,6 +6,8 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import html
 
+from . import sources
+
 GROUPS = {"guides": "From the guides", "beyond": "Beyond the guides"}
 _REQUIRED = ("lives", "multi_worker_safe", "shared_between_users", "survives_reload", "payload_growth")
 
@@ -99,12 +101,12 @@ def explainer(meta: dict, what: str, when: str, when_not: str) -> dbc.Card:
     return dbc.Card(
         dbc.CardBody(
             [
-                html.H5("In plain words"),
+                html.H2("In plain words", className="h5"),
                 html.P(what),
                 dbc.Row(
                     [
-                        dbc.Col([html.H6("Use it when"), html.P(when)], md=6),
-                        dbc.Col([html.H6("Avoid it when"), html.P(when_not)], md=6),
+                        dbc.Col([html.H3("Use it when", className="h6"), html.P(when)], md=6),
+                        dbc.Col([html.H3("Avoid it when", className="h6"), html.P(when_not)], md=6),
                     ]
                 ),
                 dbc.Row(
@@ -125,8 +127,9 @@ def page(meta: dict, demo, side, source, *, what: str, when: str, when_not: str)
     return html.Div(
         [
             header(meta),
-            dbc.Row([dbc.Col(demo, lg=8), dbc.Col(side, lg=4)]),
+            dbc.Row([dbc.Col(demo, lg=8), dbc.Col(side, lg=4)], className="lab-demo-row"),
             explainer(meta, what=what, when=when, when_not=when_not),
+            sources.block(meta),  # which guide, in which language, linked (components/sources.py)
             source,
         ]
     )

@@ -31,8 +31,11 @@ def clean(value) -> str | None:
     return None if value in (None, "") else str(value)[:VALUE_LIMIT]
 
 
-def entry(action: str, value, pid: int) -> dict:
-    return {"action": action, "value": clean(value), "pid": pid, "t": round(time.time(), 3)}
+def entry(action: str, value, pid: int, arrival: bool = False) -> dict:
+    item = {"action": action, "value": clean(value), "pid": pid, "t": round(time.time(), 3)}
+    if arrival:
+        item["arrival"] = True  # the read the page makes on load, before any click
+    return item
 
 
 def _well_formed(h) -> bool:
@@ -87,6 +90,7 @@ def analyse(history: list[dict]) -> dict:
         "copies": copies,
         "findings": findings,
         "clicks": len(history),
+        "wrote": last_write is not None,
     }
 
 
@@ -172,8 +176,27 @@ def history_table(history: list[dict], limit: int = 8) -> dbc.Table | html.Div:
         )
         for action, value, pid, verdict in reversed(rows[-limit:])
     ]
-    head = html.Thead(html.Tr([html.Th("click"), html.Th("value"), html.Th("worker pid"), html.Th("")]))
+    head = html.Thead(html.Tr([html.Th("click"), html.Th("value"), html.Th("worker pid"), html.Th(html.Span("verdict", className="visually-hidden"))]))
     return dbc.Table([head, html.Tbody(body)], size="sm", className="gv-history mb-2")
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def _all_right(facts: dict) -> str:
+    """The verdict when no read disagreed with this tab's last write, worded for what the tab did."""
+    reads, workers = facts["reads"], plural(len(facts["pids"]), "worker")
+    if not facts["wrote"]:
+        # Nothing written: an empty answer is expected, not evidence that the global works.
+        said = "it came back empty" if reads == 1 else "each came back empty"
+        return (
+            f"This tab has not written anything yet: {plural(reads, 'read')} answered by {workers}, and {said}. "
+            "Press Set, then Read a few times."
+        )
+    if reads == 1:
+        return f"The read returned what you last wrote ({workers}). Read a few more times: another worker may answer."
+    return f"All {reads:,} reads returned what you last wrote, across {workers}."
 
 
 def diagnosis(facts: dict) -> html.Div:
@@ -188,10 +211,7 @@ def diagnosis(facts: dict) -> html.Div:
         className="small mb-2",
     )
     if not facts["findings"]:
-        verdict = html.P(
-            f"All {facts['reads']} reads returned what you last wrote, across {len(facts['pids'])} worker(s).",
-            className="small mb-2",
-        )
+        verdict = html.P(_all_right(facts), className="small mb-2 gv-verdict")
         return html.Div([verdict, html.Div("Last value each worker reported to this tab:", className="small text-muted"), copies])
     distinct = list(dict.fromkeys(reversed(facts["findings"])))  # newest first, each explanation once
     newest = [html.Li(text) for text in distinct[:3]]

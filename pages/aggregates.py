@@ -6,7 +6,7 @@ from dash import Input, Output, callback, dcc, html, no_update
 
 import stores
 import workload
-from components import figures, instruments, payload, strategy
+from components import choices, figures, instruments, payload, strategy
 from components.ids import Ids
 from components.source import source_panel
 from stores.codec import BadPayload
@@ -38,6 +38,7 @@ META = strategy.strategy_meta(
 dash.register_page(__name__, **strategy.page_args(META, order=40))
 ids = Ids(META["slug"])
 SLUG = META["slug"]
+instruments.register_counters(SLUG, ("compute",))  # no cache on this page
 
 
 def graph(name: str) -> dbc.Col:
@@ -46,13 +47,33 @@ def graph(name: str) -> dbc.Col:
     )
 
 
+def produced(cleaned, rows: int) -> tuple[str, dict]:
+    """The hidden div's aggregates and the sizes the comparison shows."""
+    datasets = json.dumps(payload.aggregates(cleaned))  # only what the consumers will draw
+    full = cleaned.to_json(orient="split", index=False)  # measured for the comparison, never sent
+    return datasets, {"shipped": payload.json_bytes(datasets), "full": payload.json_bytes(full), "rows": rows, "kept": len(cleaned)}
+
+
+def first_produced(cleaned) -> str:
+    datasets, sizes = produced(cleaned, workload.DEFAULT_ROWS)
+    return json.dumps({"datasets": datasets, "sizes": sizes})
+
+
 def layout(**_query):
+    first = payload.first_view(SLUG, first_produced)
+    first = json.loads(first) if first else None
     demo = html.Div(
         [
             payload.controls(ids),
-            html.Div(id=ids("status"), className="small text-muted mb-1"),
-            html.Div(id=ids("error")),
-            html.Div(id=ids("compare"), className="mb-2"),
+            html.Div(payload.first_view_note() if first else "", id=ids("status"), className="small text-muted mb-1"),
+            html.Div(
+                None if first else dbc.Alert("The first view is not available: change an input to run the producer.",
+                                             color="info", className="small py-2"),
+                id=ids("error"),
+            ),
+            html.Div(
+                payload.comparison(**first["sizes"]) if first else None, id=ids("compare"), className="mb-2"
+            ),
             dcc.Loading(
                 [
                     dbc.Row([graph(f"line-{fruit}") for fruit in payload.SHOWN_FRUITS[:2]], className="g-2"),
@@ -63,7 +84,7 @@ def layout(**_query):
                 delay_show=150,
             ),
             # The same hidden div as seed 000 example 2 — holding aggregates only.
-            html.Div(id=ids("data"), style={"display": "none"}),
+            html.Div(first["datasets"] if first else None, id=ids("data"), style={"display": "none"}),
         ]
     )
     return strategy.page(
@@ -90,24 +111,25 @@ def layout(**_query):
     Input(ids("region"), "value"),
     Input(ids("rows"), "value"),
     running=[(Output(ids("status"), "children"), "Running the expensive step…", "")],
+    prevent_initial_call=True,  # the default inputs' result came with the page (first_view)
 )
 def clean_data(region, rows):
     lab = stores.current()
     try:
-        rows = workload.check_rows(rows)
+        rows, region = choices.rows(rows), choices.region(region)  # only what the page offers
         cleaned = workload.expensive_step(rows, region, delay=lab.settings.compute_delay)
     except workload.WorkloadError as exc:
         return no_update, no_update, dbc.Alert(f"Cannot compute: {exc}", color="warning", className="small")
     lab.count("compute", SLUG)
-    datasets = json.dumps(payload.aggregates(cleaned))  # only what the consumers will draw
-    full = cleaned.to_json(orient="split", index=False)  # measured for the comparison, never sent
-    shipped_bytes, full_bytes = payload.json_bytes(datasets), payload.json_bytes(full)
-    return datasets, payload.comparison(shipped_bytes, full_bytes, rows, len(cleaned)), None
+    datasets, sizes = produced(cleaned, rows)
+    return datasets, payload.comparison(**sizes), None
 
 
 def line_consumer(fruit: str) -> None:
-    @callback(Output(ids(f"line-{fruit}"), "figure"), Input(ids("data"), "children"), prevent_initial_call=True)
+    @callback(Output(ids(f"line-{fruit}"), "figure"), Input(ids("data"), "children"))
     def update_graph(jsonified_aggregates):
+        if jsonified_aggregates in (None, ""):
+            return figures.empty("waiting for the producer…")
         try:
             points = payload.aggregate_part(jsonified_aggregates, "binned", fruit)
         except BadPayload as exc:
@@ -123,11 +145,12 @@ for shown_fruit in payload.SHOWN_FRUITS:
     Output(ids("bars"), "figure"),
     Output(ids("table"), "children"),
     Input(ids("data"), "children"),
-    prevent_initial_call=True,
 )
 def update_summary(jsonified_aggregates):
+    if jsonified_aggregates in (None, ""):
+        return figures.empty("waiting for the producer…"), None
     try:
         table = payload.aggregate_part(jsonified_aggregates, "summary")
     except BadPayload as exc:
         return payload.rejected_figure(exc), payload.rejected(exc, "The summary's input")
-    return figures.summary_bars(table), [html.H6("Summary by fruit", className="mt-2"), payload.summary_table(table)]
+    return figures.summary_bars(table), [html.H2("Summary by fruit", className="h6 mt-2"), payload.summary_table(table)]

@@ -1,13 +1,11 @@
-import uuid
-
 import dash
 import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
 import stores
 import workload
+from components import a11y, figures, instruments, strategy
 from components import background_jobs as jobs
-from components import figures, instruments, strategy
 from components.ids import Ids
 from components.source import source_panel
 
@@ -160,7 +158,7 @@ def layout(**_query):
                 "unless the job is still waiting in a Celery queue that live workers are serving.",
                 [
                     _buttons(4, cancel=True),
-                    dbc.Progress(id=ids("ex4-bar"), value=0, label="", striped=True, animated=True, className="mb-2 bg-bar"),
+                    a11y.progress("Example 4: job progress", id=ids("ex4-bar"), value=0, label="", striped=True, animated=True, className="mb-2 bg-bar"),
                     html.Div(id=ids("ex4-status"), className="mb-2"),
                     _result(4),
                     dcc.Interval(id=ids("ex4-watch"), interval=1000, disabled=True),
@@ -194,9 +192,11 @@ def layout(**_query):
                         dbc.CardBody(
                             [
                                 html.P(
-                                    f"The same job twice: 4 steps, {needs} s in all. gunicorn kills a web worker that does "
-                                    f"not report back within its timeout ({settings.worker_timeout} s here): run inside a "
-                                    "request, the job dies with its worker; as a background job it finishes.",
+                                    f"The same job twice: 4 steps, {needs} s in all. A request may run at most "
+                                    f"{settings.worker_timeout} s here (gunicorn's sync workers were killed at that point; "
+                                    "this site's threaded workers stop the request themselves): run inside a request, the "
+                                    "job never finishes; as a background job it does. One synchronous run at a time, "
+                                    "site-wide.",
                                     className="small text-muted",
                                 ),
                                 dbc.Button(
@@ -219,7 +219,7 @@ def layout(**_query):
                                     size="sm",
                                     className="mb-2",
                                 ),
-                                dbc.Progress(id=ids("twin-bar"), value=0, label="", className="mb-2 bg-bar"),
+                                a11y.progress("Synchronous twin: progress", id=ids("twin-bar"), value=0, label="", className="mb-2 bg-bar"),
                                 html.Div(id=ids("twin-result"), className="small"),
                                 dcc.Interval(id=ids("sync-tick"), interval=500, disabled=True),
                                 dcc.Store(id=ids("sync-failed")),
@@ -237,7 +237,7 @@ def layout(**_query):
     )
     return strategy.page(
         META,
-        [controls, examples, dcc.Store(id=ids("token"), data=uuid.uuid4().hex)],
+        [controls, examples, dcc.Store(id=ids("token"), data=jobs.new_token(stores.current()))],
         instruments.panel(SLUG),
         source_panel(__name__),
         what="A callback with background=True does not run in the request. The first request hands the job to the "
@@ -295,14 +295,17 @@ def cancellable_job(n_clicks, rows, steps, token):
     return jobs.guarded(lambda: jobs.result_view(jobs.run(lab, jobs.ticket(token, "3", n_clicks), rows, steps)))
 
 
-# In the browser: say what Cancel did (the result never comes), and clear that on the next run.
+# In the browser: say what Cancel did (the result never comes) in the result box itself, so it never
+# reads "Not run yet." beside a note that the job was cancelled; the next run clears the note.
 for _example_number in ("3", "5"):
     clientside_callback(
         """function (_run, _cancel) {
             const t = dash_clientside.callback_context.triggered_id || "";
-            return t.endsWith("-cancel") ? "Cancelled: the job was terminated, its result will never arrive." : "";
+            if (!t.endsWith("-cancel")) return ["", dash_clientside.no_update];
+            return ["", "Cancelled: the job was terminated, its result will never arrive."];
         }""",
         Output(ids(f"ex{_example_number}-note"), "children"),
+        Output(ids(f"ex{_example_number}-result"), "children", allow_duplicate=True),
         Input(ids(f"ex{_example_number}-run"), "n_clicks"),
         Input(ids(f"ex{_example_number}-cancel"), "n_clicks"),
         prevent_initial_call=True,
@@ -331,8 +334,8 @@ def progress_bar_job(set_progress, n_clicks, rows, steps, token):
     if jobs.already_cancelled():
         return no_update
 
-    def report(done, total, _region, _record):
-        set_progress((round(100 * done / total), jobs.progress_label(done, total)))
+    def report(done, total, _region, record):
+        set_progress((round(100 * done / total), jobs.progress_label(done, total, record)))
 
     return jobs.guarded(lambda: jobs.result_view(jobs.run(lab, jobs.ticket(token, "4", n_clicks), rows, steps, on_step=report)))
 
@@ -407,12 +410,7 @@ def progress_graph_job(set_progress, n_clicks, rows, steps, token):
 )
 def synchronous_job(n_clicks, rows, token):
     lab = stores.current()
-    seconds = jobs.long_job_seconds(lab.settings)
-    return jobs.guarded(
-        lambda: jobs.sync_survived(
-            jobs.run(lab, jobs.ticket(token, "sync", n_clicks), rows, 4, step_delay=seconds / 4), lab.settings.worker_timeout
-        )
-    )
+    return jobs.guarded(lambda: jobs.run_sync(lab, token, n_clicks, rows))
 
 
 # The browser notices the failed request (assets/background.js) and keeps a clock meanwhile.
@@ -461,8 +459,8 @@ def background_twin(set_progress, n_clicks, rows, token):
     lab = stores.current()
     seconds = jobs.long_job_seconds(lab.settings)
 
-    def report(done, total, _region, _record):
-        set_progress((round(100 * done / total), jobs.progress_label(done, total)))
+    def report(done, total, _region, record):
+        set_progress((round(100 * done / total), jobs.progress_label(done, total, record)))
 
     def job():
         record = jobs.run(lab, jobs.ticket(token, "twin", n_clicks), rows, 4, step_delay=seconds / 4, on_step=report)

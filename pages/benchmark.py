@@ -1,18 +1,21 @@
-import time
+import secrets
 
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
-from flask import request
 
 import stores
 from bench import report
-from components import bench_job, bench_probe, bench_view
+from components import bench_job, bench_probe, bench_view, operator
 from components.ids import Ids
 from components.strategy import strategies
+from stores import telemetry
 
 dash.register_page(__name__, path="/benchmark", name="Benchmark", title="Benchmark · Dash State Lab", order=200, tool=True)
 ids = Ids("benchmark")
+# dcc.Tabs rather than dbc.Tabs: dbc's tabs are links to "#", which screen readers announce as links.
+TAB_STYLE = {"padding": "8px 16px", "lineHeight": "1.5"}
+TAB_SELECTED = {**TAB_STYLE, "fontWeight": 600}
 noop = Ids("baseline-noop")
 
 
@@ -21,27 +24,44 @@ def choices() -> list[dict]:
     return [{"label": "baseline-noop (the floor)", "value": bench_probe.BASELINE}, *listed]
 
 
+def shown_run(lab, is_op: bool) -> tuple[dict | None, str]:
+    """What this browser is shown: its own latest run (a visitor's), else the site's run."""
+    own = None if is_op else bench_job.mine(lab)
+    return (own, "mine") if own else (bench_job.latest(lab), "site")
+
+
+def report_block(result: dict | None, whose: str) -> html.Div:
+    if whose == "mine":
+        note = ("Your run: only this browser sees it. Other visitors and the home catalogue keep showing the site's run, "
+                "which only the operator's runs replace.")
+    else:
+        note = "The site's run: the operator's latest, the same for every visitor." if result else None
+    return html.Div([html.P(note, className="small text-muted mb-2 bench-whose") if note else None,
+                     bench_view.report_view(ids, result)], **{"data-showing": whose})
+
+
 def layout(**_query):
     lab = stores.current()
+    is_op = operator.is_operator(lab=lab)
     try:
-        latest, trouble = bench_job.latest(lab), None
+        (shown, whose), trouble = shown_run(lab, is_op), None
     except stores.StoreError as exc:
-        latest, trouble = None, dbc.Alert(f"Store unavailable, the latest run cannot be shown: {exc}", color="warning")
+        (shown, whose), trouble = (None, "site"), dbc.Alert(f"Store unavailable, the latest run cannot be shown: {exc}", color="warning")
     run_tab = html.Div(
         [
             dbc.Row(
                 [
-                    dbc.Col(bench_view.controls(ids, choices()), lg=8),
+                    dbc.Col(bench_view.controls(ids, choices(), is_op), lg=8),
                     dbc.Col(bench_view.noop_card(noop), lg=4),
                 ]
             ),
             html.Div(
-                [html.H4("Latest run", className="mb-0 me-3"), bench_view.downloads(ids)],
+                [html.H2("Latest run", className="h4 mb-0 me-3"), bench_view.downloads(ids)],
                 className="bench-latest-head",
             ),
             html.Div(id=ids("alert")),
             trouble,
-            dcc.Loading(html.Div(bench_view.report_view(ids, latest), id=ids("report")), delay_show=400),
+            dcc.Loading(html.Div(report_block(shown, whose), id=ids("report")), delay_show=400),
         ],
         className="pt-3",
     )
@@ -49,9 +69,12 @@ def layout(**_query):
         [
             html.P(
                 [
-                    "What this site's real visitors did, per strategy, from the requests telemetry recorded "
-                    "(last 6 hours; requests of benchmark runs started here are left out). ",
+                    "What this site's real visitors did, per strategy, from the requests telemetry recorded: the last "
+                    f"{lab.settings.telemetry_max_records:,} callback requests at most, of the last 6 hours (the benchmark's "
+                    "own requests are left out; requests the server refused as malformed are not recorded). ",
                     dbc.Button("Refresh", id=ids("refresh"), size="sm", color="secondary", outline=True, className="ms-2"),
+                    dbc.Button("Reset telemetry site-wide", id=ids("reset-all"), size="sm", color="danger", outline=True,
+                               className="ms-2") if is_op else None,
                 ],
                 className="small text-muted",
             ),
@@ -69,19 +92,22 @@ def layout(**_query):
                         "Every strategy on one workload, on this multi-worker server: the harness opens each page as several "
                         "browsers at once and sends exactly the callback requests a browser sends, then reports latency, bytes "
                         "each way, which workers answered, how often the expensive step ran, stale reads and cross-session "
-                        "leaks. The same harness runs from the command line: python -m bench --out DIR.",
+                        "leaks. The same harness runs from the command line: python -m bench --out DIR. Runs from this page "
+                        f"use the command line's compute delay ({bench_job.page_delay(lab):g} s per expensive step) where "
+                        f"the strategy pages use {lab.settings.compute_delay:g} s, so both measure the same thing.",
                         className="lead lab-lead",
                     ),
                 ],
                 className="lab-header",
             ),
-            dbc.Tabs(
+            dcc.Tabs(
                 [
-                    dbc.Tab(run_tab, label="Run and compare", tab_id="run"),
-                    dbc.Tab(live_tab, label="Live telemetry", tab_id="live"),
+                    dcc.Tab(run_tab, label="Run and compare", value="run", style=TAB_STYLE, selected_style=TAB_SELECTED),
+                    dcc.Tab(live_tab, label="Live telemetry", value="live", style=TAB_STYLE, selected_style=TAB_SELECTED),
                 ],
                 id=ids("tabs"),
-                active_tab="run",
+                value="run",
+                className="bench-tabs",
             ),
             dcc.Store(id=ids("request")),
             dcc.Store(id=ids("done")),
@@ -102,13 +128,14 @@ def layout(**_query):
     prevent_initial_call=True,
 )
 def ask(_clicks, rows, sessions, rounds, chosen):
-    # The job runs in another process, without the request: capture this server's address now.
+    # A first check, to answer at once; the job checks everything again where it runs.
+    is_op = operator.is_operator()
     try:
-        wanted = bench_job.check_request(rows, sessions, rounds, chosen, [c["value"] for c in choices()])
-        wanted["url"] = bench_job.own_url(request.environ, request.host_url)
+        wanted = bench_job.check_request(rows, sessions, rounds, chosen, [c["value"] for c in choices()],
+                                         bench_job.limits_for(is_op))
     except bench_job.JobRefused as exc:
         return no_update, dbc.Alert(f"Cannot run: {exc}", color="warning", className="py-2")
-    wanted["asked"] = time.time()
+    wanted["nonce"] = secrets.token_hex(8)  # every click is a new job, never a cached result
     return wanted, None
 
 
@@ -118,28 +145,35 @@ def ask(_clicks, rows, sessions, rounds, chosen):
     Input(ids("request"), "data"),
     background=True,
     prevent_initial_call=True,
-    progress=[Output(ids("progress"), "value"), Output(ids("progress"), "label"), Output(ids("step"), "children")],
-    progress_default=[0, "", ""],
+    progress=[Output(ids("progress"), "style"), Output(ids("progress"), "children"),
+              Output(ids("progress"), "aria-valuenow"), Output(ids("step"), "children")],
+    progress_default=list(bench_view.progress_update(0, "", "")),
     running=[(Output(ids("run"), "disabled"), True, False), (Output(ids("cancel"), "disabled"), False, True)],
     cancel=[Input(ids("cancel"), "n_clicks")],
 )
 def run_benchmark(set_progress, wanted):
     lab = stores.current()
+
+    def progress(value):
+        set_progress(list(bench_view.progress_update(*value)))
+
     try:
-        result = bench_job.run(lab, wanted, set_progress)
+        result = bench_job.run(lab, wanted, [c["value"] for c in choices()], progress)
     except (bench_job.JobRefused, stores.StoreError, report.ReportError) as exc:
         return no_update, dbc.Alert(f"The benchmark did not run: {exc}", color="danger", className="py-2 mb-0")
     errors = sum(r.get("errors") or 0 for r in result["results"])
+    whose = "the site's run" if result["config"].get("started_by") == "operator" else "your run, shown to you only"
     return {"created": result["created"]}, (
-        f"Done in {result['seconds']} s: {len(result['results'])} results"
+        f"Done in {result['seconds']} s: {len(result['results'])} results ({whose})"
         + (f", {errors} error(s) — see the table." if errors else ".")
     )
 
 
 @callback(Output(ids("report"), "children"), Input(ids("done"), "data"), prevent_initial_call=True)
 def show_latest(_done):
+    lab = stores.current()
     try:
-        return bench_view.report_view(ids, bench_job.latest(stores.current()))
+        return report_block(*shown_run(lab, operator.is_operator(lab=lab)))
     except stores.StoreError as exc:
         return dbc.Alert(f"Store unavailable: {exc}", color="warning")
 
@@ -153,8 +187,9 @@ def show_latest(_done):
     prevent_initial_call=True,
 )
 def download(_json, _csv, _html):
+    lab = stores.current()
     try:
-        latest = bench_job.latest(stores.current())
+        latest, _whose = shown_run(lab, operator.is_operator(lab=lab))
     except stores.StoreError as exc:
         return no_update, dbc.Alert(f"Store unavailable: {exc}", color="warning", className="py-2")
     if latest is None:
@@ -168,7 +203,7 @@ def download(_json, _csv, _html):
 
 @callback(
     Output(ids("telemetry"), "children"),
-    Input(ids("tabs"), "active_tab"),
+    Input(ids("tabs"), "value"),
     Input(ids("refresh"), "n_clicks"),
     prevent_initial_call=True,
 )
@@ -177,6 +212,24 @@ def live(tab, _refresh):
         return no_update
     try:
         return bench_view.telemetry_table(bench_job.visitors(stores.current()))
+    except stores.StoreError as exc:
+        return dbc.Alert(f"Store unavailable: {exc}", color="warning")
+
+
+# Only rendered for the operator, and checked again here: the button's presence proves nothing.
+@callback(
+    Output(ids("telemetry"), "children", allow_duplicate=True),
+    Input(ids("reset-all"), "n_clicks"),
+    prevent_initial_call=True,
+)
+def reset_all(_clicks):
+    lab = stores.current()
+    if not operator.is_operator(lab=lab):
+        return dbc.Alert("Only the site's operator can reset telemetry site-wide.", color="warning")
+    try:
+        telemetry.reset(lab.store)
+        return [dbc.Alert("Telemetry reset for every visitor.", color="info", className="py-2"),
+                bench_view.telemetry_table(bench_job.visitors(lab))]
     except stores.StoreError as exc:
         return dbc.Alert(f"Store unavailable: {exc}", color="warning")
 

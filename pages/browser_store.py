@@ -4,7 +4,7 @@ from dash import ClientsideFunction, Input, Output, State, callback, clientside_
 
 import stores
 import workload
-from components import instruments, quota, strategy
+from components import choices, instruments, quota, strategy
 from components.ids import Ids
 from components.source import source_panel
 from stores.codec import BadPayload
@@ -36,6 +36,7 @@ META = strategy.strategy_meta(
 dash.register_page(__name__, **strategy.page_args(META, order=30))
 ids = Ids(META["slug"])
 SLUG = META["slug"]
+instruments.register_counters(SLUG, ("compute",))  # no cache on this page
 
 
 def store_card(kind: str) -> dbc.Col:
@@ -44,7 +45,12 @@ def store_card(kind: str) -> dbc.Col:
         dbc.Card(
             [
                 dbc.CardHeader([html.Code(f"storage_type='{kind}'"), html.Div(facts["where"], className="small text-muted")]),
-                dbc.CardBody(dcc.Loading(html.Div(id=ids(f"{kind}-view"), className="bs-view"), delay_show=300)),
+                dbc.CardBody(
+                    [
+                        html.Div(id=ids(f"{kind}-note"), className="bs-note"),
+                        dcc.Loading(html.Div(id=ids(f"{kind}-view"), className="bs-view"), delay_show=300),
+                    ]
+                ),
             ],
             className=f"lab-card h-100 bs-card bs-{kind}",
         ),
@@ -106,9 +112,9 @@ def layout(**_query):
             html.Div(id=ids("status"), className="small text-muted"),
             html.Div(id=ids("error")),
             html.Div(dcc.Markdown(id=ids("verdict")), id=ids("verdict-box"), className="bs-verdict d-none"),
-            html.H6("What survives, as documented and as found in this browser", className="mt-2"),
+            html.H2("What survives, as documented and as found in this browser", className="h6 mt-2"),
             dcc.Markdown(id=ids("table"), className="bs-table"),
-            html.H6("What each store holds now (a server callback reads each store as Input)"),
+            html.H2("What each store holds now (a server callback reads each store as Input)", className="h6"),
             dbc.Row([store_card(kind) for kind in quota.KINDS], className="g-2 mb-2"),
             *[dcc.Store(id=ids(kind), storage_type=kind) for kind in quota.KINDS],
             dcc.Store(id=ids("attempt")),
@@ -156,7 +162,7 @@ def layout(**_query):
 def write_store(_n, kind, rows, region):
     lab = stores.current()
     try:
-        kind, rows = quota.check_kind(kind), workload.check_rows(rows)
+        kind, rows, region = quota.check_kind(kind), choices.rows(rows, quota.ROW_CHOICES), choices.region(region)
         cleaned = workload.expensive_step(rows, region, delay=lab.settings.compute_delay)
     except (workload.WorkloadError, BadPayload) as exc:
         return no_update, no_update, no_update, no_update, dbc.Alert(f"Cannot write: {exc}", color="warning", className="small")
@@ -211,13 +217,21 @@ clientside_callback(
     Input(ids("writes"), "data"),
     State(ids("claims"), "data"),
 )
-# ...and clearing all three stores (dcc.Store removes the keys from web storage).
+# ...what a card shows is only in page memory when its write did not persist...
+clientside_callback(
+    ClientsideFunction(namespace="browserStore", function_name="notes"),
+    *[Output(ids(f"{kind}-note"), "children") for kind in quota.KINDS],
+    Input(ids("writes"), "data"),
+)
+# ...and clearing all three stores (dcc.Store removes the keys from web storage), verdict included.
 clientside_callback(
     ClientsideFunction(namespace="browserStore", function_name="clear"),
     Output(ids("memory"), "clear_data"),
     Output(ids("session"), "clear_data"),
     Output(ids("local"), "clear_data"),
     Output(ids("writes"), "data", allow_duplicate=True),
+    Output(ids("verdict"), "children", allow_duplicate=True),
+    Output(ids("verdict-box"), "className", allow_duplicate=True),
     Input(ids("clear"), "n_clicks"),
     prevent_initial_call=True,
 )

@@ -8,7 +8,7 @@ from flask import g
 
 import stores
 import workload
-from components import figures, instruments, strategy
+from components import choices, figures, instruments, strategy
 from components.ids import Ids
 from components.serverstate import EXPECTED, ago, clock, empty_figure, problem
 from components.source import source_panel
@@ -67,7 +67,7 @@ def global_store(region):
 
 def read(region):
     """The cached value for region, and whether this call had to compute it."""
-    region = workload.check_region(region)
+    region = choices.region(region)
     g.cache_signal_computed = False
     payload = global_store(region)
     computed = g.pop("cache_signal_computed", False)

@@ -3,7 +3,7 @@ import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
 
 import workload
-from components import beyond, figures, instruments, strategy
+from components import beyond, choices, figures, instruments, strategy
 from components.ids import Ids
 from components.source import source_panel
 
@@ -32,6 +32,7 @@ META = strategy.strategy_meta(
 )
 dash.register_page(__name__, **strategy.page_args(META, order=130))
 ids = Ids(META["slug"])
+instruments.register_counters(META["slug"], ())  # no expensive step, no cache: one load, then the browser
 ROWS = (1_000, 10_000, 100_000, 300_000)
 SWEEP = list(ROWS)
 
@@ -90,7 +91,7 @@ def layout(**_query):
                         ),
                         html.Div(
                             [
-                                dbc.Label("x range", className="small mb-1"),
+                                dbc.Label("x range", html_for=ids("xrange"), className="small mb-1"),
                                 dcc.RangeSlider(
                                     id=ids("xrange"),
                                     min=0,
@@ -124,7 +125,7 @@ def layout(**_query):
                     className="g-2",
                 ),
                 html.Hr(className="my-2"),
-                html.H6("Where it stops scaling — measured in this tab"),
+                html.H2("Where it stops scaling — measured in this tab", className="h6"),
                 dbc.Row(
                     [
                         dbc.Col(html.Div("Nothing loaded yet.", id=ids("scaling"), className="small"), md=7),
@@ -152,7 +153,7 @@ def layout(**_query):
         "into a dcc.Store. The region, fruit and x-range controls feed a clientside callback — JavaScript in "
         "assets/clientside.js — that filters and aggregates those rows in the tab and draws both charts. The "
         "instruments on the right log no request for any of those interactions. The table below records, per "
-        "row count, what that one load cost: bytes, time until the data was usable, the JavaScript heap, and "
+        "row count, what that one load cost: bytes and time until the data was usable, and "
         "how long one interaction then takes.",
         when="The data is modest (up to some tens of thousands of rows), the same for the whole session, and "
         "the interactions are many and simple — filters, sorts, sums.",
@@ -161,8 +162,9 @@ def layout(**_query):
     )
 
 
-# A click asks for one size; "measure every size" asks for the first of the plan and
-# the measuring callback asks for the next one when each load has been measured.
+# Arrival loads the default size (so the page shows its point without a click); a click asks for
+# one size; "measure every size" asks for the first of the plan and the measuring callback asks
+# for the next one when each load has been measured.
 clientside_callback(
     ClientsideFunction(namespace="clientside", function_name="requestLoad"),
     Output(ids("request"), "data"),
@@ -170,7 +172,6 @@ clientside_callback(
     Input(ids("sweep"), "n_clicks"),
     State(ids("rows"), "value"),
     State(ids("sweep-plan"), "data"),
-    prevent_initial_call=True,
 )
 
 
@@ -179,7 +180,7 @@ clientside_callback(
 )
 def load(request):
     try:
-        rows = workload.check_rows((request or {}).get("rows"))
+        rows = choices.rows((request or {}).get("rows"), ROWS)  # only what the page offers
     except (workload.WorkloadError, AttributeError) as exc:
         return None, dbc.Alert(f"Cannot load: {exc}", color="warning", className="py-2 mb-0")
     if rows not in ROWS:

@@ -33,6 +33,7 @@ META = strategy.strategy_meta(
 )
 dash.register_page(__name__, **strategy.page_args(META, order=10))
 ids = Ids(META["slug"])
+instruments.register_counters(META["slug"], ())  # no expensive step, no cache: only the workers matter here
 
 # THE BUG under study: one copy of this per worker process, shared by every user of that process.
 shared_value = None
@@ -45,6 +46,7 @@ def side(prefix: str, title: str, badge: dbc.Badge, hint: str, name: str) -> dbc
             dbc.CardBody(
                 [
                     html.P(hint, className="small text-muted"),
+                    dbc.Label(f"Value to set and read back ({title})", html_for=ids(f"{prefix}value"), className="visually-hidden"),
                     dbc.InputGroup(
                         [
                             dbc.Input(id=ids(f"{prefix}value"), value=name, maxLength=40, debounce=False),
@@ -54,10 +56,10 @@ def side(prefix: str, title: str, badge: dbc.Badge, hint: str, name: str) -> dbc
                         size="sm",
                         className="mb-2",
                     ),
-                    html.Div("Set a value, then Read it a few times.", id=ids(f"{prefix}result"), className="gv-result"),
+                    html.Div("Reading the value once on arrival…", id=ids(f"{prefix}result"), className="gv-result"),
                     html.Div(id=ids(f"{prefix}score")),
                     html.Div(id=ids(f"{prefix}table")),
-                    html.H6("What went wrong" if not prefix else "Why it holds", className="mt-2"),
+                    html.H2("What went wrong" if not prefix else "Why it holds", className="h6 mt-2"),
                     html.Div(id=ids(f"{prefix}diagnosis"), className="gv-diagnosis"),
                     dcc.Store(id=ids(f"{prefix}history"), data=[]),
                 ]
@@ -119,7 +121,7 @@ def layout(**_query):
         "next Read may be answered by a worker that never saw it. And because all users' requests land on the same few "
         "workers, a value one user writes is what the next user reads. Even with a single worker the leak between users "
         "stays. The fix is to keep callbacks pure: reassign to a local variable inside the callback "
-        "(seed 000's filtered_df = df[df.c == value]) and send anything that must outlive the request back to the "
+        "(as the “Sharing data between callbacks” guide does: filtered_df = df[df.c == value]) and send anything that must outlive the request back to the "
         "browser (dcc.Store, right) or to a shared server store.",
         when="Only for read-only values set at start-up: a lookup table, a loaded model, configuration. Reading a "
         "global never breaks; changing it does.",
@@ -132,7 +134,7 @@ def said(item: dict) -> html.Div:
     return html.Div(
         [
             dbc.Badge(f"worker {item['pid']}", color="dark", className="me-2"),
-            "wrote " if item["action"] == "set" else "read ",
+            "wrote " if item["action"] == "set" else ("read on arrival " if item.get("arrival") else "read "),
             html.Code(worker_state.shown(item["value"])),
         ],
         **{"data-pid": str(item["pid"]), "data-action": item["action"], "data-value": str(item["value"])},
@@ -164,15 +166,15 @@ def report(item: dict, history: list[dict], name: str, value) -> tuple:
     Input(ids("read"), "n_clicks"),
     State(ids("value"), "value"),
     State(ids("history"), "data"),
-    prevent_initial_call=True,
 )
 def use_global(_set, _read, value, history):
+    # Runs once on arrival too (nothing triggered): a first Read, so the page shows a worker's copy without a click.
     global shared_value
     if ctx.triggered_id == ids("set"):
         shared_value = worker_state.clean(value)  # do not do this: only this worker's copy changes, and every user sees it
         item = worker_state.entry("set", value, os.getpid())
     else:
-        item = worker_state.entry("read", shared_value, os.getpid())
+        item = worker_state.entry("read", shared_value, os.getpid(), arrival=ctx.triggered_id is None)
     return report(item, worker_state.append(history, item), "broken", value)
 
 
@@ -189,12 +191,11 @@ def use_global(_set, _read, value, history):
     State(ids("safe-value"), "value"),
     State(ids("safe-store"), "data"),
     State(ids("safe-history"), "data"),
-    prevent_initial_call=True,
 )
 def use_store(_set, _read, value, stored, history):
     if ctx.triggered_id == ids("safe-set"):
         stored = worker_state.clean(value)  # a local name: the new value leaves the function only as the Store's output
         item = worker_state.entry("set", value, os.getpid())
     else:
-        item = worker_state.entry("read", stored, os.getpid())
+        item = worker_state.entry("read", stored, os.getpid(), arrival=ctx.triggered_id is None)
     return *report(item, worker_state.append(history, item), "safe", value), stored

@@ -4,7 +4,7 @@ from dash import ClientsideFunction, Input, Output, State, callback, clientside_
 
 import stores
 import workload
-from components import figures, instruments, payload, strategy
+from components import choices, figures, instruments, payload, strategy
 from components.ids import Ids
 from components.source import source_panel
 from stores.codec import BadPayload
@@ -36,6 +36,7 @@ META = strategy.strategy_meta(
 dash.register_page(__name__, **strategy.page_args(META, order=20))
 ids = Ids(META["slug"])
 SLUG = META["slug"]
+instruments.register_counters(SLUG, ("compute",))  # no cache on this page
 
 
 def graph(name: str) -> dbc.Col:
@@ -44,7 +45,12 @@ def graph(name: str) -> dbc.Col:
     )
 
 
+def first_frame(cleaned) -> str:
+    return cleaned.to_json(orient="split", index=False)  # exactly what clean_data returns
+
+
 def layout(**_query):
+    first = payload.first_view(SLUG, first_frame)
     tamper = dbc.Button(
         "Send malformed data",
         id=ids("tamper"),
@@ -56,8 +62,12 @@ def layout(**_query):
     demo = html.Div(
         [
             payload.controls(ids, extra=tamper),
-            html.Div(id=ids("status"), className="small text-muted mb-1"),
-            html.Div(id=ids("error")),
+            html.Div(payload.first_view_note() if first else "", id=ids("status"), className="small text-muted mb-1"),
+            html.Div(
+                None if first else dbc.Alert("The first view is not available: change an input to run the producer.",
+                                             color="info", className="small py-2"),
+                id=ids("error"),
+            ),
             dcc.Markdown(id=ids("size"), className="pl-size small"),
             dcc.Loading(
                 [
@@ -74,7 +84,7 @@ def layout(**_query):
                 delay_show=150,
             ),
             # The seed's hidden div: the cleaned frame as JSON, never shown.
-            html.Div(id=ids("data"), style={"display": "none"}),
+            html.Div(first, id=ids("data"), style={"display": "none"}),
             dcc.Store(id=ids("sizes"), data={}),
             dcc.Store(id=ids("consumers"), data=len(payload.SHOWN_FRUITS) + 1),
         ]
@@ -102,11 +112,13 @@ def layout(**_query):
     Input(ids("region"), "value"),
     Input(ids("rows"), "value"),
     running=[(Output(ids("status"), "children"), "Running the expensive step…", "")],
+    prevent_initial_call=True,  # the default inputs' result came with the page (first_view)
 )
 def clean_data(region, rows):
     lab = stores.current()
     try:
-        cleaned = workload.expensive_step(workload.check_rows(rows), region, delay=lab.settings.compute_delay)
+        rows, region = choices.rows(rows), choices.region(region)  # only what the page offers
+        cleaned = workload.expensive_step(rows, region, delay=lab.settings.compute_delay)
     except workload.WorkloadError as exc:
         return no_update, dbc.Alert(f"Cannot compute: {exc}", color="warning", className="small")
     lab.count("compute", SLUG)
@@ -114,8 +126,10 @@ def clean_data(region, rows):
 
 
 def scatter_consumer(fruit: str) -> None:
-    @callback(Output(ids(f"scatter-{fruit}"), "figure"), Input(ids("data"), "children"), prevent_initial_call=True)
+    @callback(Output(ids(f"scatter-{fruit}"), "figure"), Input(ids("data"), "children"))
     def update_graph(jsonified_cleaned_data):
+        if jsonified_cleaned_data in (None, ""):
+            return figures.empty("waiting for the producer…")
         try:
             dff = payload.frame(jsonified_cleaned_data)
         except BadPayload as exc:
@@ -127,13 +141,15 @@ for shown_fruit in payload.SHOWN_FRUITS:
     scatter_consumer(shown_fruit)
 
 
-@callback(Output(ids("table"), "children"), Input(ids("data"), "children"), prevent_initial_call=True)
+@callback(Output(ids("table"), "children"), Input(ids("data"), "children"))
 def update_table(jsonified_cleaned_data):
+    if jsonified_cleaned_data in (None, ""):
+        return None
     try:
         dff = payload.frame(jsonified_cleaned_data)
     except BadPayload as exc:
         return payload.rejected(exc, "The summary table's input")
-    return [html.H6("Summary by fruit", className="mt-2"), payload.summary_table(workload.summary(dff))]
+    return [html.H2("Summary by fruit", className="h6 mt-2"), payload.summary_table(workload.summary(dff))]
 
 
 # In the browser, no request: how big the hidden div is, and how that grew with the rows in this tab.
@@ -145,7 +161,6 @@ clientside_callback(
     State(ids("rows"), "value"),
     State(ids("sizes"), "data"),
     State(ids("consumers"), "data"),
-    prevent_initial_call=True,
 )
 
 # What a tampering client could send: the consumers must answer with a clear message, not a 500.

@@ -1,3 +1,5 @@
+import json
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import (
@@ -15,6 +17,7 @@ from dash import (
     no_update,
 )
 
+import stores
 from components import beyond, figures, instruments, strategy
 from components.ids import Ids
 from components.source import source_panel
@@ -43,8 +46,18 @@ META = strategy.strategy_meta(
 )
 dash.register_page(__name__, **strategy.page_args(META, order=120))
 ids = Ids(META["slug"])
+instruments.register_counters(META["slug"], ())  # rows come from a fixed stream: no expensive step, no cache
 BATCHES = (100, 1_000, 5_000)
 EMPTY = beyond.appended(0, 0)
+
+
+def reference() -> dict | None:
+    """The server's sizes of both kinds of response (beyond.reference_sizes), computed once for all workers."""
+    try:
+        value, _ = stores.current().memo(f"{META['slug']}:reference-sizes:v1", lambda: json.dumps(beyond.reference_sizes(ids(""))).encode())
+    except stores.StoreError:
+        return None
+    return json.loads(value)
 
 
 def layout(**_query):
@@ -89,6 +102,7 @@ def layout(**_query):
                 ),
                 dcc.Store(id=ids("count"), data=0),
                 dcc.Store(id=ids("last")),
+                dcc.Store(id=ids("reference"), data=reference()),
                 html.Div(id=ids("alert")),
                 html.Div(id=ids("verdict"), className="small mt-2 mb-1"),
                 dbc.Row(
@@ -116,6 +130,9 @@ def layout(**_query):
                     style_table={"overflowX": "auto"},
                     style_cell={"fontFamily": "system-ui, sans-serif", "fontSize": "0.85rem", "padding": "0.25rem 0.5rem"},
                     style_header={"fontWeight": 600, "backgroundColor": "#f8fafc"},
+                    # DataTable right-aligns every cell by default: names read left to right, numbers stay right.
+                    style_cell_conditional=[{"if": {"column_id": c}, "textAlign": "left"} for c in ("fruit", "region")],
+                    style_header_conditional=[{"if": {"column_id": c}, "textAlign": "left"} for c in ("fruit", "region")],
                 ),
                 dcc.Interval(id=ids("tick"), interval=700),
             ]
@@ -190,4 +207,5 @@ clientside_callback(
     Output(ids("verdict"), "children"),
     Input(ids("last"), "data"),
     Input(ids("tick"), "n_intervals"),
+    State(ids("reference"), "data"),
 )

@@ -4,7 +4,7 @@ from dash import ClientsideFunction, Input, Output, State, callback, clientside_
 
 import stores
 import workload
-from components import beyond, figures, instruments, strategy
+from components import beyond, choices, figures, instruments, strategy
 from components.ids import Ids
 from components.source import source_panel
 from stores import serverside
@@ -175,7 +175,7 @@ def produce(rows, region, _forget, session_id, key):
                 color="info",
                 className="py-2 mb-0",
             )
-        made = svs.produce(session_id, rows, region)
+        made = svs.produce(session_id, choices.rows(rows, ROWS), choices.region(region))  # only what the page offers
     except InvalidSessionId as exc:
         return None, dbc.Alert(
             f"Rejected session id: {exc}. Reload the page for a new session.", color="danger", className="mb-0"

@@ -4,11 +4,11 @@ import time
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html
+from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
 import stores
 import workload
-from components import figures, instruments, strategy
+from components import choices, figures, instruments, strategy
 from components.ids import Ids
 from components.serverstate import (
     EXPECTED,
@@ -16,6 +16,8 @@ from components.serverstate import (
     clock,
     consumers,
     empty_figure,
+    first_frame,
+    first_view_note,
     kb,
     mint_session,
     problem,
@@ -149,8 +151,17 @@ def layout(**_query):
     )
 
 
+def arrival_frame(region, rows):
+    """The first view for the layout's own inputs; None for anything else or when the store cannot give it."""
+    try:
+        want = _want(region, rows)
+    except workload.WorkloadError:
+        return None
+    return first_frame(stores.current(), SLUG, want["rows"], want["region"])
+
+
 def _want(region, rows):
-    return {"region": workload.check_region(region), "rows": workload.check_rows(rows)}
+    return {"region": choices.region(region), "rows": choices.rows(rows)}  # only what the page offers
 
 
 def _compute(region, rows):
@@ -183,10 +194,15 @@ def _fetch(session_id, region, rows):
     State(ids("region"), "value"),
     State(ids("rows"), "value"),
     State(ids("session"), "data"),
-    prevent_initial_call=True,
     running=[(Output(ids("fetch"), "disabled"), True, False)],
 )
 def display_summary(_clicks, region, rows, session_id):
+    if ctx.triggered_id is None:  # arrival: the shared first view, this session's store untouched
+        frame = arrival_frame(region, rows)
+        if frame is None:
+            return no_update, no_update
+        note = first_view_note(region, rows, "This session holds nothing on the server yet.", "Get data")
+        return summary_table(frame), note
     started, clicked_at = time.perf_counter(), time.time()
     try:
         got = _fetch(session_id, region, rows)
@@ -238,10 +254,12 @@ def display_summary(_clicks, region, rows, session_id):
     State(ids("region"), "value"),
     State(ids("rows"), "value"),
     State(ids("session"), "data"),
-    prevent_initial_call=True,
 )
 def display_scatter(_clicks, fruit, region, rows, session_id):
     lab = stores.current()
+    if ctx.triggered_id is None:  # arrival: the shared first view
+        frame = arrival_frame(region, rows)
+        return no_update if frame is None else figures.fruit_scatter(frame, fruit)
     try:
         if ctx.triggered_id == ids("fetch"):
             frame = _fetch(session_id, region, rows).frame

@@ -1,3 +1,4 @@
+import os
 import time
 
 import dash
@@ -6,7 +7,7 @@ from dash import Input, Output, State, callback, dcc, html
 
 import stores
 import workload
-from components import figures, instruments, strategy
+from components import choices, figures, instruments, strategy
 from components.ids import Ids
 from components.serverstate import (
     EXPECTED,
@@ -14,6 +15,8 @@ from components.serverstate import (
     clock,
     consumers,
     empty_figure,
+    first_frame,
+    first_view_note,
     kb,
     mint_session,
     problem,
@@ -28,7 +31,7 @@ from stores.files import explain_seed_name
 META = strategy.strategy_meta(
     slug="session-files",
     title="Session files",
-    summary="One file per session on the server's disk, as in the seed — but the file name comes only from the "
+    summary="One file per session on the server's disk, as in source 003 (English notes on Dash's guide) — but the file name comes only from the "
     "server-minted, signed session id, never from what the user types. Writes are atomic and old files are "
     "cleaned up.",
     lives="server disk: <data_dir>/session-files/<uuid>.arrow",
@@ -43,7 +46,7 @@ META = strategy.strategy_meta(
     ],
     cons=[
         "works only while every worker shares one disk: a second host sees other files",
-        "a user-chosen file name (the seed's version) is a path traversal hole",
+        "a user-chosen file name (source 003's version) is a path traversal hole",
         "disk I/O on every read; needs cleanup, or the folder grows forever",
     ],
     seeds=["003"],
@@ -51,6 +54,8 @@ META = strategy.strategy_meta(
 dash.register_page(__name__, **strategy.page_args(META, order=70))
 ids = Ids(META["slug"])
 SLUG = META["slug"]
+FIRST_REGION = workload.REGIONS[1]
+DATA_DIR = "<data dir>"  # what the page shows instead of the server's real data directory
 EXAMPLES = ["../../app.py", "/etc/passwd", "CON", "aux.txt", "..\\..\\boot.ini", "alice.csv"]
 
 
@@ -67,7 +72,7 @@ def layout(**_query):
     session_id, trouble = mint_session()
     controls = dbc.Row(
         [
-            *workload_pickers(ids, workload.REGIONS[1], width=4),
+            *workload_pickers(ids, FIRST_REGION, width=4),
             dbc.Col(dbc.Button("Compute and save to my file", id=ids("save"), color="primary", className="w-100"), md=4),
         ],
         className="g-3 align-items-end",
@@ -76,15 +81,16 @@ def layout(**_query):
         [
             dbc.CardHeader(
                 [
-                    html.Span("Why the seed's version is dangerous", className="fw-semibold"),
-                    html.Span(" — type the file name the seed would have used", className="text-muted small"),
+                    html.Span("Why the source's version is dangerous", className="fw-semibold"),
+                    html.Span(" — type the file name source 003's example would have used", className="text-muted small"),
                 ]
             ),
             dbc.CardBody(
                 [
                     html.P(
                         [
-                            "The seed reads a file name from a text box and calls ",
+                            "Source 003 (English notes on Dash's “Sharing data between callbacks” guide) reads a file name from a "
+                            "text box and calls ",
                             html.Code("open(name)"),
                             ". Whatever is typed becomes a path on the server. Try ",
                             *[x for e in EXAMPLES for x in (html.Code(e, className="me-1"),)],
@@ -145,7 +151,8 @@ def layout(**_query):
         demo,
         instruments.panel(SLUG),
         source_panel(__name__),
-        what="Seed 003's first option gives each session its own file. Here the file is "
+        what="Source 003 (English notes on Dash's “Sharing data between callbacks” guide) gives, as its first "
+        "option, each session its own file. Here the file is "
         "<data_dir>/session-files/<uuid>.arrow, where the uuid is the part of your session id the server minted "
         "and signed — a forged or guessed id is refused before any path is built. The path is built by the "
         "server and checked to lie inside the folder after resolving it; writes go to a temporary file that "
@@ -156,6 +163,11 @@ def layout(**_query):
         when_not="Several web hosts (each has its own disk; use a shared store such as Redis), heavy "
         "concurrent writes, or anything where a cache (session-cache, serverside) does the job without files.",
     )
+
+
+def arrival_frame():
+    """What the page shows before this session has a file: the shared first view of its default inputs."""
+    return first_frame(stores.current(), SLUG, workload.DEFAULT_ROWS, FIRST_REGION)
 
 
 @callback(
@@ -174,7 +186,8 @@ def save_to_file(_clicks, region, rows, session_id):
     try:
         files = session_files(lab)
         path = files.path_for(session_id)  # validates the signed id first: nothing is computed for a forged one
-        cleaned = workload.expensive_step(workload.check_rows(rows), region, delay=lab.settings.compute_delay)
+        rows, region = choices.rows(rows), choices.region(region)  # only what the page offers
+        cleaned = workload.expensive_step(rows, region, delay=lab.settings.compute_delay)
         lab.count("compute", SLUG)
         info = files.write_frame(session_id, cleaned)
     except EXPECTED as exc:
@@ -205,7 +218,10 @@ def save_to_file(_clicks, region, rows, session_id):
 )
 def display_scatter(signal, fruit, session_id):
     if not signal:
-        return figures.empty("no file yet: press the button")
+        frame = arrival_frame()
+        if frame is None or fruit not in workload.FRUITS:
+            return figures.empty("no file yet: press the button")
+        return figures.fruit_scatter(frame, fruit)
     try:
         frame, _ = session_files(stores.current()).read_frame(session_id)
         if fruit not in workload.FRUITS:
@@ -218,7 +234,11 @@ def display_scatter(signal, fruit, session_id):
 @callback(Output(ids("table"), "children"), Input(ids("signal"), "data"), State(ids("session"), "data"))
 def display_summary(signal, session_id):
     if not signal:
-        return "no file yet"
+        frame = arrival_frame()
+        if frame is None:
+            return "no file yet"
+        holds = "No file has been written for this session yet."
+        return html.Div([summary_table(frame), first_view_note(FIRST_REGION, workload.DEFAULT_ROWS, holds, "the button")])
     started = time.perf_counter()
     try:
         frame, info = session_files(stores.current()).read_frame(session_id)
@@ -242,15 +262,22 @@ def explain_name(name, session_id):
     except EXPECTED as exc:
         return problem(exc)
     seed = explain_seed_name(name or "", str(files.root))
+    data_dir = str(lab.settings.data_dir)
 
-    def shown(text):
+    def shown(text, joined=False):
+        # Relative to the data directory: where the server keeps its files is no business of a visitor's.
+        # A name typed as an absolute path replaces the folder (os.path.join): it is shown as typed.
+        if joined and not os.path.isabs(seed.typed):
+            text = os.path.join(DATA_DIR, os.path.relpath(files.root, data_dir), seed.typed)
+        elif not (os.path.isabs(seed.typed) and text.startswith(seed.typed)):
+            text = os.path.join(DATA_DIR, os.path.relpath(text, data_dir))
         text = text.replace("\x00", "\\0")
         return text if len(text) <= 160 else f"{text[:160]}… ({len(text):,} characters)"
 
     return html.Div(
         [
-            html.Div("The seed would open", className="lab-fact-key"),
-            html.Code(shown(seed.joined), className="d-block text-break", id=ids("seed-joined")),
+            html.Div(f"Its code would open (paths relative to the site's data directory, {DATA_DIR})", className="lab-fact-key"),
+            html.Code(shown(seed.joined, joined=True), className="d-block text-break", id=ids("seed-joined")),
             html.Div("which is", className="lab-fact-key mt-2"),
             html.Code(shown(seed.normalized), className="d-block text-break"),
             html.Ul([html.Li(p) for p in seed.problems], className="small text-danger mt-2 mb-2", id=ids("seed-problems")),

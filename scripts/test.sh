@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# axe-core (tests/browser/test_a11y.py) comes from npm into .cache/npm, git-ignored; keep in step with scripts/sitepages.py.
+AXE_VERSION=4.14.1
+axe_installed() { node -e "process.exit(require('./.cache/npm/node_modules/axe-core/package.json').version === '$AXE_VERSION' ? 0 : 1)" 2>/dev/null; }
+axe_installed || command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"
@@ -15,6 +19,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"
 fi
 
+axe_installed || npm install --prefix .cache/npm --no-audit --no-fund --silent "axe-core@$AXE_VERSION"
 python3 -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 python3 -m ruff check .
 exec python3 -m pytest "$@"

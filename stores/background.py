@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+import threading
 import time
 from dataclasses import dataclass
 
@@ -11,9 +13,12 @@ from celery import Celery
 
 from config import Settings
 
+from . import forkguard, joblimits
 from .base import StoreUnavailable
 
+log = logging.getLogger(__name__)
 RESULT_TTL = 3600
+OWN_PID = "background:pid:"  # + pid -> its create time: the job processes this site forked
 
 
 def _task_queue_errors() -> tuple[type[Exception], ...]:
@@ -107,26 +112,130 @@ def make_manager(settings: Settings, celery_app: Celery):
 
     directory = settings.data_dir / "background"
     directory.mkdir(parents=True, exist_ok=True)
-    return _tolerant_diskcache_manager()(diskcache.Cache(str(directory)), expire=RESULT_TTL)
+    return _guarded_diskcache_manager()(diskcache.Cache(str(directory)), expire=RESULT_TTL)
 
 
-def _tolerant_diskcache_manager():
+def _lab():
+    from stores import current  # the configured store layer of this process (set up by app.py)
+
+    return current()
+
+
+def job_session(args) -> str:
+    """The page session a job belongs to: the signed token among the callback's arguments.
+
+    A token that looks like one but was not minted here is refused (nothing starts); a callback
+    that carries none (the benchmark's job) is one anonymous session per callback."""
+    from . import sessions
+
+    lab = _lab()
+    values = args if isinstance(args, list | tuple) else list((args or {}).values())
+    for value in values:
+        if isinstance(value, str) and "." in value and len(value) == sessions.MAX_LENGTH:
+            try:
+                return sessions.validate(value, lab.secret)
+            except sessions.InvalidSessionId as exc:
+                raise joblimits.JobsFull(f"this page's job token was refused ({exc}): reload the page") from None
+    return "anonymous"
+
+
+def _admit(manager, args, alive, waiting=None) -> str:
+    session = job_session(args)
+    lab = _lab()
+    joblimits.admit(lab.store, session, manager.bounds, alive, waiting)
+    return session
+
+
+class _Reaper:
+    """Collects the exit status of this worker's finished job processes, so none stays a zombie.
+
+    Dash forks a job and forgets the process object; a job that ends or is killed (cancel) then
+    stays <defunct> until its parent waits for it. One thread per web worker, only while it has
+    children."""
+
+    def __init__(self):
+        self._thread = None
+        self._lock = threading.Lock()
+
+    def start(self):
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="job-reaper", daemon=True)
+                self._thread.start()
+
+    @staticmethod
+    def _run():
+        import multiprocess
+
+        while multiprocess.active_children():  # joins every child that has exited
+            time.sleep(0.5)
+
+
+def own_job_process(job):
+    """The live job process `job` names if this site forked it (embedded mode); None otherwise.
+
+    The pid must be recorded in the store with the same start time: a pid the kernel has
+    since given to another process is not ours."""
+    import psutil
+
+    try:
+        pid = int(job)
+        raw = _lab().store.get(f"{OWN_PID}{pid}") if pid > 1 else None
+        if raw is None:
+            return None
+        process = psutil.Process(pid)
+        if abs(process.create_time() - float(raw)) > 0.01 or process.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return process
+    except (TypeError, ValueError, OverflowError, psutil.Error):
+        return None
+
+
+def _guarded_diskcache_manager():
     import psutil
     from dash import DiskcacheManager
 
-    class TolerantDiskcacheManager(DiskcacheManager):
-        """DiskcacheManager whose cancel tolerates a job that has just ended.
+    class GuardedDiskcacheManager(DiskcacheManager):
+        """DiskcacheManager that bounds its jobs and only ever kills processes it started.
 
-        Dash checks pid_exists and then opens the process: a job finishing in between
-        raises NoSuchProcess, which answered the poll with HTTP 500 under load.
-        """
+        Dash's cancel kills whatever pid the (signed) handle names, with its children: with the
+        secret, a forged handle made the server SIGKILL an unrelated process. Each job process
+        is recorded in the shared store with its start time when it is forked; a cancel for any
+        other pid, or for a pid reused by a newer process, signals nothing. Cancelling a job that
+        has just ended is fine (already gone is what cancel wanted)."""
+
+        bounds = joblimits.bounds(embedded=True)
+        reaper = _Reaper()
+
+        @staticmethod
+        def _mine(job):
+            return own_job_process(job)
+
+        def _alive(self, job: str) -> bool:
+            return own_job_process(job) is not None
+
+        def call_job_fn(self, key, job_fn, args, context):
+            lab = _lab()
+            with lab.store.lock("background:admit", ttl=10, wait=5):
+                session = _admit(self, args, self._alive)
+                with forkguard.quiet_for_fork():
+                    pid = super().call_job_fn(key, job_fn, args, context)
+                created = psutil.Process(pid).create_time()
+                lab.store.set(f"{OWN_PID}{pid}", repr(created).encode(), ttl=RESULT_TTL)
+                joblimits.register(lab.store, str(pid), session)
+            self.reaper.start()
+            return pid
 
         def terminate_job(self, job):
-            # Already gone is exactly what terminating wanted.
+            process = self._mine(job)
+            if process is None:
+                log.info("cancel for pid %.40r ignored: not a job process this site started", job)
+                return
             with contextlib.suppress(psutil.NoSuchProcess):
-                super().terminate_job(job)
+                super().terminate_job(process.pid)
+            self.reaper.start()
 
-    return TolerantDiskcacheManager
+    return GuardedDiskcacheManager
 
 
 def _settling_celery_manager():
@@ -142,7 +251,32 @@ def _settling_celery_manager():
         for a task that has not finished makes the next poll end with no update.
         """
 
-        def call_job_fn(self, *args, **kwargs):
+        bounds = joblimits.bounds(embedded=False)
+
+        def _alive(self, job: str) -> bool:
+            try:
+                return self.handle.AsyncResult(job).state not in states.READY_STATES
+            except TASK_QUEUE_ERRORS as exc:
+                raise StoreUnavailable(f"the task queue's Redis did not answer ({type(exc).__name__})") from exc
+
+        def _waiting(self) -> int:
+            settings = _lab().settings
+            try:
+                with redis.Redis.from_url(settings.redis_url, socket_timeout=settings.redis_timeout,
+                                          socket_connect_timeout=settings.redis_timeout) as client:
+                    return int(client.llen(self.handle.conf.task_default_queue))
+            except TASK_QUEUE_ERRORS as exc:
+                raise StoreUnavailable(f"the task queue's Redis did not answer ({type(exc).__name__})") from exc
+
+        def call_job_fn(self, key, job_fn, args, context):
+            lab = _lab()
+            with lab.store.lock("background:admit", ttl=10, wait=5):
+                session = _admit(self, args, self._alive, self._waiting)
+                task = self._start(key, job_fn, args, context)
+                joblimits.register(lab.store, str(task), session)
+            return task
+
+        def _start(self, *args, **kwargs):
             try:
                 return super().call_job_fn(*args, **kwargs)
             except RuntimeError as exc:
@@ -152,6 +286,8 @@ def _settling_celery_manager():
                 raise StoreUnavailable(f"the task queue's Redis did not answer ({' '.join(str(exc).split())})") from exc
 
         def terminate_job(self, job):
+            if not job or _lab().store.get(joblimits.ACTIVE + str(job)) is None:
+                return  # not a job this site admitted (or long finished): nothing to revoke
             super().terminate_job(job)
             if job and self.handle.AsyncResult(job).state not in states.READY_STATES:
                 self.handle.backend.mark_as_revoked(job, reason="cancelled by the page")

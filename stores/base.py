@@ -91,6 +91,22 @@ class Store(ABC):
         """Bytes of all values under prefix."""
         return sum(self.size(key) for key in self.scan(prefix))
 
+    # A capped log: at most `cap` entries, the oldest overwritten first. Here a ring of `cap` keys
+    # (an atomic sequence number picks the slot), so it never holds more whatever the write rate;
+    # Redis keeps it as a stream with MAXLEN instead.
+    def log_append(self, name: str, value: bytes, cap: int, ttl: float | None = None) -> None:
+        seq = self.incr(f"logseq:{name}")
+        self.set(f"log:{name}:{(seq - 1) % max(1, cap)}", value, ttl=ttl)
+
+    def log_read(self, name: str) -> list[bytes]:
+        """Every live entry of the log, in no particular order."""
+        return [v for v in (self.get(k) for k in self.scan(f"log:{name}:")) if v is not None]
+
+    def log_clear(self, name: str) -> None:
+        for key in list(self.scan(f"log:{name}:")):
+            self.delete(key)
+        self.delete(f"logseq:{name}")
+
     @contextmanager
     def lock(self, name: str, ttl: float = 30.0, wait: float = 10.0):
         """A cross-process mutex; expires after ttl so a dead holder cannot wedge it."""

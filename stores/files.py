@@ -203,9 +203,9 @@ def explain_seed_name(name: str, folder: str) -> SeedName:
     normalized = os.path.normpath(joined)
     problems = []
     if not name:
-        problems.append("empty: the seed would open the folder itself and fail with a server error")
+        problems.append("empty: the source's code would open the folder itself and fail with a server error")
     if "\x00" in name:
-        problems.append("contains a NUL byte: open() raises ValueError, a 500 for the seed")
+        problems.append("contains a NUL byte: open() raises ValueError, a 500 for the source's code")
     if os.path.isabs(name) or name.startswith("\\") or re.match(r"^[A-Za-z]:", name):
         problems.append("absolute: os.path.join throws the folder away and uses this path as it is")
     if not (normalized + os.sep).startswith(folder.rstrip(os.sep) + os.sep):
@@ -218,7 +218,7 @@ def explain_seed_name(name: str, folder: str) -> SeedName:
     if any(p.split(".", 1)[0].upper().rstrip(" ") in WINDOWS_DEVICES for p in parts):
         problems.append("a Windows device name (CON, NUL, AUX, COM1 …): on Windows it opens a device, not a file")
     if any(len(p.encode("utf-8", "surrogatepass")) > 255 for p in parts) or len(joined) > 4096:
-        problems.append("longer than a file name may be (255 bytes): the seed fails with a server error")
+        problems.append("longer than a file name may be (255 bytes): the source's code fails with a server error")
     if any(p.startswith(".") and p not in (".", "..") for p in parts):
         problems.append("a hidden file name: could overwrite dot-files such as .env or .bashrc")
     problems.append("chosen by the user: anyone who types someone else's name reads and overwrites their file")

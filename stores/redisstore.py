@@ -124,6 +124,24 @@ class RedisStore(Store):
             total += sum(int(n) for n in pipe.execute())
         return total
 
+    # The capped log as a stream: XADD trims to MAXLEN in the same call, so it never grows past cap.
+    @_guarded
+    def log_append(self, name, value, cap, ttl=None):
+        key = self._k(f"log:{name}")
+        pipe = self.client.pipeline(transaction=False)
+        pipe.xadd(key, {b"v": bytes(value)}, maxlen=max(1, cap), approximate=False)
+        if ttl:
+            pipe.pexpire(key, _ms(ttl))
+        pipe.execute()
+
+    @_guarded
+    def log_read(self, name):
+        return [fields[b"v"] for _id, fields in self.client.xrange(self._k(f"log:{name}")) if b"v" in fields]
+
+    @_guarded
+    def log_clear(self, name):
+        self.client.delete(self._k(f"log:{name}"))
+
     @_guarded
     def ping(self):
         self.client.ping()

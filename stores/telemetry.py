@@ -2,6 +2,12 @@
 
 Each /_dash-update-component response carries X-Worker-PID; the request is
 recorded after the response is sent, so recording never adds to its latency.
+
+Bounded: the records are a capped log (Store.log_append: a ring of keys on disk, a Redis stream
+with MAXLEN), at most settings.telemetry_max_records whatever the request rate, read back in one
+go — never a scan of the keyspace. Only requests Dash took are recorded: the 4xx answers to
+malformed or refused bodies are not (a flood of them writes nothing); its own errors (5xx) are,
+including a request whose worker died under it.
 """
 
 from __future__ import annotations
@@ -29,7 +35,10 @@ _SLUG = re.compile(r"([a-z][a-z0-9-]*)__")
 _DICT_NS = re.compile(r'"ns":"([a-z][a-z0-9-]*)"')
 _DICT_TYPE = re.compile(r'"type":"lab-')
 
-COLUMNS = ["time", "strategy", "output", "pid", "server_ms", "request_bytes", "response_bytes", "status"]
+COLUMNS = ["time", "strategy", "output", "pid", "server_ms", "request_bytes", "response_bytes", "status", "bench"]
+LOG = "tel"
+DEFAULT_CAP = 5000
+KINDS = ("compute", "hit", "miss", "evict")
 
 
 def strategy_of(output: str) -> str:
@@ -58,6 +67,20 @@ def strategy_of_body(body) -> str:
     return strategy_of(output) if isinstance(output, str) else ""
 
 
+def _cap() -> int:
+    from . import current  # the configured layer of this process (a test reading a store has none)
+
+    try:
+        return max(1, int(current().settings.telemetry_max_records))
+    except RuntimeError:
+        return DEFAULT_CAP
+
+
+def recorded(status: int) -> bool:
+    """Whether a callback answer is worth a record: Dash took the request (not a 4xx refusal)."""
+    return status < 400 or status >= 500
+
+
 def install(server: Flask, store: Store) -> None:
     @server.before_request
     def _start():
@@ -67,32 +90,43 @@ def install(server: Flask, store: Store) -> None:
     def _finish(response):
         response.headers[PID_HEADER] = str(os.getpid())
         if request.path.endswith(CALLBACK_PATH):
-            response.call_on_close(_recorder(store, response))
+            g.statelab_recorded = True
+            if recorded(response.status_code):
+                response.call_on_close(_writer(store, _record(response.status_code, response.calculate_content_length() or 0)))
         return response
 
+    @server.teardown_request
+    def _died(exc):
+        # A request cut short by something Flask does not turn into a response (the worker being
+        # stopped under it) never reaches after_request: count it as the error the visitor saw.
+        if exc is not None and request.path.endswith(CALLBACK_PATH) and not g.get("statelab_recorded"):
+            _writer(store, _record(500, 0))()
 
-def _recorder(store: Store, response):
+
+def _record(status: int, response_bytes: int) -> dict:
     try:
         body = request.get_json(silent=True) or {}
     except (HTTPException, RecursionError):  # oversize or absurdly nested: record it without parsing
         body = {}
     output = body.get("output", "") if isinstance(body, dict) else ""
     output = output if isinstance(output, str) else ""
-    record = {
+    return {
         "time": time.time(),
         "strategy": strategy_of_body(body),
         "output": output[:200],
         "pid": os.getpid(),
         "server_ms": round((time.perf_counter() - g.get("statelab_t0", time.perf_counter())) * 1000, 3),
         "request_bytes": request.content_length or 0,
-        "response_bytes": response.calculate_content_length() or 0,
-        "status": response.status_code,
+        "response_bytes": response_bytes,
+        "status": status,
+        "bench": bool(g.get("statelab_bench")),  # the benchmark page's own signed requests
     }
 
+
+def _writer(store: Store, record: dict):
     def write():
-        key = f"tel:req:{time.time_ns()}-{os.getpid()}"
         try:
-            store.set(key, codec.dumps(record), ttl=RECORD_TTL)
+            store.log_append(LOG, codec.dumps(record), _cap(), ttl=RECORD_TTL)
         except StoreError as exc:
             log.warning("telemetry not recorded: %s", exc)
 
@@ -121,23 +155,26 @@ def counters(store: Store) -> pd.DataFrame:
 
 
 def requests_frame(store: Store, since: float | None = None) -> pd.DataFrame:
-    """Every recorded callback request (newest records last)."""
+    """The recorded callback requests still in the capped log (newest last)."""
     rows = []
-    for key in sorted(store.scan("tel:req:")):
-        raw = store.get(key)
-        if raw is None:
-            continue
-        record = codec.loads(raw)
-        if since is None or record["time"] >= since:
+    for raw in store.log_read(LOG):
+        try:
+            record = codec.loads(raw)
+        except (ValueError, TypeError, StoreError):
+            continue  # one unreadable record must not hide the others
+        if isinstance(record, dict) and (since is None or record.get("time", 0) >= since):
             rows.append(record)
-    return pd.DataFrame(rows, columns=COLUMNS)
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    return frame.sort_values("time", kind="stable").reset_index(drop=True) if rows else frame
 
 
 def reset(store: Store, slug: str | None = None) -> None:
-    """Forget counters (of one strategy, or all) and recorded requests."""
+    """Forget counters (of one strategy, or all) and, for all, the recorded requests. Operator only:
+    a visitor's "reset counters" moves that browser's own baseline (components/instruments.py)."""
+    if slug is not None:
+        for kind in KINDS:
+            store.delete(f"tel:n:{kind}:{slug}")
+        return
     for key in list(store.scan("tel:n:")):
-        if slug is None or key.endswith(f":{slug}"):
-            store.delete(key)
-    if slug is None:
-        for key in list(store.scan("tel:req:")):
-            store.delete(key)
+        store.delete(key)
+    store.log_clear(LOG)

@@ -45,6 +45,12 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, message
         time.sleep(interval)
 
 
+def wait_js(page, expression: str, arg=None, timeout: float = 30.0) -> None:
+    """Poll a JavaScript expression until truthy. Not page.wait_for_function: that evaluates a string,
+    which the site's Content-Security-Policy (no 'unsafe-eval') refuses; page.evaluate is not affected."""
+    wait_until(lambda: page.evaluate(expression, arg), timeout, 0.05, expression[:100])
+
+
 def pick(page, dropdown_id: str, value: str) -> None:
     """Choose `value` in the dcc.Dropdown with id `dropdown_id`, as a user does: open it, click the option."""
     page.click(f"#{dropdown_id}")
@@ -101,7 +107,9 @@ def redis_url(redis_server) -> str:
 
 def site_settings(data_dir: Path, **changes) -> Settings:
     base = load_settings(env={}, data_dir=data_dir)
-    defaults = {"compute_delay": 0.5, "secret": "test-secret-" + data_dir.name}
+    # Rate limits off by default: every test client is one loopback address (load tests run 50
+    # sessions from it); the rate-limit tests start their own site with them on.
+    defaults = {"compute_delay": 0.5, "secret": "test-secret-" + data_dir.name, "rate_limits": "off"}
     defaults.update(changes)
     return base.replace(**defaults)
 
@@ -181,9 +189,10 @@ def lab_stats_body(url: str, ns: str = "home") -> dict:
     concrete = {"ns": ns, "type": "lab-stats"}
     return {
         "output": output,
-        "outputs": {"id": concrete, "property": "children"},
+        "outputs": [{"id": concrete, "property": "children"}, {"id": {"ns": ns, "type": "lab-baseline"}, "property": "data"}],
         "inputs": [{"id": {"ns": ns, "type": "lab-version"}, "property": "data", "value": 1},
                    {"id": {"ns": ns, "type": "lab-reset"}, "property": "n_clicks", "value": None}],
         "changedPropIds": [],
-        "state": [{"id": concrete, "property": "id", "value": concrete}],
+        "state": [{"id": concrete, "property": "id", "value": concrete},
+                  {"id": {"ns": ns, "type": "lab-baseline"}, "property": "data", "value": None}],
     }

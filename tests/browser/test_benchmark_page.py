@@ -7,28 +7,44 @@ import json
 import pytest
 from playwright.sync_api import expect
 
+from bench import report as reports
 from bench.dashclient import Browser, Page
 from bench.runner import in_namespace
 from bench.specs import SPECS
+from components import measured
 from tests.conftest import wait_until
 
 CHOSEN = ("baseline-noop (the floor)", "Global variable", "Session cache")
+TOKEN = "bench-page-operator"
 
 
 @pytest.fixture(scope="module")
 def bench_site(start_site):
     # Its own site: the harness run must not disturb other tests' pages (global variables, counters).
-    return start_site(compute_delay=0.1)
+    # The CLI's delay (0.2 s), so the operator's run is comparable with the committed reference run.
+    return start_site(compute_delay=0.2, operator_token=TOKEN)
 
 
 def pick_strategies(page, labels) -> None:
-    """Clear the strategies dropdown and pick a few, as a user does."""
-    page.locator("#benchmark__strategies").click()
-    page.get_by_role("button", name="Deselect All").click()
+    """Untick every strategy and tick a few, as a user does."""
+    group = page.locator("#benchmark__strategies")
+    for box in group.locator("input").all():
+        box.set_checked(False)
     for label in labels:
-        page.get_by_role("option", name=label, exact=True).click()
-    page.keyboard.press("Escape")
-    expect(page.locator("#benchmark__strategies")).to_contain_text(f"{len(labels)} selected")
+        group.get_by_label(label, exact=True).check()
+    expect(group.locator("input:checked")).to_have_count(len(labels))
+
+
+def home_numbers(page, run: str) -> dict[str, str]:
+    """slug -> bytes per interaction shown in the home catalogue's `run` column (reference or server)."""
+    return dict(page.eval_on_selector_all(
+        f"tr[data-slug] td[data-run='{run}'][data-bytes]", "cells => cells.map(c => [c.closest('tr').dataset.slug, c.dataset.bytes])"))
+
+
+def reference_numbers() -> dict[str, str]:
+    chosen = measured.pick(reports.load(measured.REFERENCE), "reference")
+    return {slug: str(int(r["request_bytes"]) + int(r["response_bytes"])) for slug, r in chosen.by_strategy.items()
+            if r.get("request_bytes") is not None}
 
 
 def watch_progress(page) -> None:
@@ -86,19 +102,29 @@ def test_page_runs_a_benchmark_and_offers_three_downloads(bench_site, new_page, 
     page.locator("#benchmark__table th[data-dash-column='request_bytes'] .column-header--sort").click()
     wait_until(lambda: table_strategies(page)[0] == "baseline-noop", 10, message="table sorted by up bytes")
 
-    # Kept in the store: a reload, and another browser, show it without running again.
+    # A visitor's run is kept for that browser: a reload shows it again...
     page.reload()
-    wait_until(lambda: len(table_strategies(page)) == 3, 30, message="the latest run after a reload")
+    wait_until(lambda: len(table_strategies(page)) == 3, 30, message="the visitor's run after a reload")
+    assert page.locator("[data-showing='mine']").count() == 1
+    assert report["config"]["compute_delay"] == 0.2 and "compute delay 0.2 s" in page.inner_text(".bench-meta")
+    # ...and nobody else sees it: another browser, and the home catalogue, are unchanged.
     other, other_problems = new_page()
     other.goto(f"{bench_site.url}/benchmark")
-    wait_until(lambda: len(table_strategies(other)) == 3, 30, message="the latest run in another browser")
+    expect(other.get_by_text("No benchmark has run on this site yet")).to_be_visible()
+    assert table_strategies(other) == []
+    other.goto(f"{bench_site.url}/")
+    caption = other.locator(".lab-measured-caption")
+    expect(caption).to_have_attribute("data-server", "no")
+    shown = home_numbers(other, "reference")
+    assert shown and shown == {k: v for k, v in reference_numbers().items() if k in shown}
+    assert home_numbers(other, "server") == {}
     assert not problems and not other_problems, problems + other_problems
 
 
 def test_cancel_stops_a_run(bench_site, new_page):
     page, problems = new_page()
     page.goto(f"{bench_site.url}/benchmark")
-    page.fill("#benchmark__rounds", "10")
+    page.fill("#benchmark__rounds", "5")
     page.locator("label", has_text="10,000").click()
     watch_progress(page)
     page.click("#benchmark__run")
@@ -166,7 +192,7 @@ def test_harness_bytes_agree_with_chromium(bench_site, new_page):
 
     # hidden-div: pick a region; the producer sends the frame down, each of 4 consumers sends it back up.
     page.goto(f"{bench_site.url}/hidden-div")
-    before = settled(page, "hidden-div", 5)
+    before = settled(page, "hidden-div", 1)  # how many the first paint sends is the page's business
     page.click("#hidden-div__region")
     page.get_by_role("option", name="south", exact=True).click()
     settled(page, "hidden-div", before + 5)
@@ -205,9 +231,9 @@ def test_harness_bytes_agree_with_chromium(bench_site, new_page):
 def test_live_telemetry_shows_visitors_not_benchmark_runs(bench_site, new_page):
     page, problems = new_page()
     page.goto(f"{bench_site.url}/aggregates")  # a visitor uses a strategy page
-    settled(page, "aggregates", 5)
+    sent = settled(page, "aggregates", 1)
     page.goto(f"{bench_site.url}/benchmark")
-    page.get_by_role("tab", name="Live telemetry").click()
+    page.locator("#benchmark__tabs").get_by_text("Live telemetry", exact=True).click()
 
     def listed():
         return page.locator("#benchmark__telemetry td[data-dash-column='strategy']").all_inner_texts()
@@ -217,5 +243,44 @@ def test_live_telemetry_shows_visitors_not_benchmark_runs(bench_site, new_page):
     assert "global-variable" not in listed()
     counts = page.locator("#benchmark__telemetry td[data-dash-column='requests']").all_inner_texts()
     requests = dict(zip(listed(), counts, strict=True))["aggregates"]
-    assert int(requests.replace(",", "")) >= 5
+    assert int(requests.replace(",", "")) >= sent
     assert not problems, problems
+
+
+def test_a_visitor_is_refused_past_the_limits_and_the_operators_run_is_what_everyone_sees(bench_site, new_page):
+    visitor, problems = new_page()
+    visitor.goto(f"{bench_site.url}/benchmark")
+    expect(visitor.locator(".bench-role")).to_have_attribute("data-role", "visitor")
+    expect(visitor.get_by_label("100,000")).to_be_disabled()
+    visitor.fill("#benchmark__sessions", "12")
+    visitor.click("#benchmark__run")
+    expect(visitor.locator("#benchmark__alert")).to_contain_text("sessions must be between 1 and 4")
+
+    # The operator opens the link once; the token leaves the address bar, the cookie stays.
+    op, op_problems = new_page()
+    op.goto(f"{bench_site.url}/?operator={TOKEN}")
+    assert "operator=" not in op.url
+    expect(op.locator(".lab-measured-caption")).to_be_visible()  # the home page, rendered, before moving on
+    op.wait_for_load_state("networkidle")
+    op.goto(f"{bench_site.url}/benchmark")
+    expect(op.locator(".bench-role")).to_have_attribute("data-role", "operator")
+    op.locator("label", has_text="10,000").click()
+    op.get_by_label("1,000", exact=True).uncheck()
+    op.fill("#benchmark__sessions", "1")
+    op.fill("#benchmark__rounds", "1")
+    pick_strategies(op, ("baseline-noop (the floor)", "Session cache"))
+    op.click("#benchmark__run")
+    expect(op.locator("#benchmark__status")).to_contain_text("Done in", timeout=180_000)
+    expect(op.locator("#benchmark__status")).to_contain_text("the site's run")
+
+    # Every other browser now sees it, and the home catalogue shows it beside the reference run.
+    visitor.goto(f"{bench_site.url}/benchmark")
+    wait_until(lambda: sorted(table_strategies(visitor)) == ["baseline-noop", "session-cache"], 30,
+               message="the operator's run in a visitor's browser")
+    assert visitor.locator("[data-showing='site']").count() == 1
+    visitor.goto(f"{bench_site.url}/")
+    expect(visitor.locator(".lab-measured-caption")).to_have_attribute("data-server", "yes")
+    server = home_numbers(visitor, "server")
+    assert set(server) == {"session-cache"}, server  # the floor has no row of its own in the catalogue
+    assert home_numbers(visitor, "reference") == {k: v for k, v in reference_numbers().items() if k in home_numbers(visitor, "reference")}
+    assert not problems and not op_problems, problems + op_problems

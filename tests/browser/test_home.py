@@ -1,4 +1,5 @@
-"""The home catalogue shows what each strategy cost in a real run, and says which run."""
+"""The home catalogue shows what each strategy cost in a real run, and says which run: the committed
+reference run, and beside it this server's run when it is comparable (same rows, same delay)."""
 
 from __future__ import annotations
 
@@ -18,13 +19,13 @@ def site(start_site):
     return start_site(workers=2, celery=False)
 
 
-def shown(page) -> dict[str, tuple[int, str]]:
-    """slug -> (bytes per interaction, p50 ms as shown in data-ms) for every measured row."""
+def shown(page, run: str = "reference") -> dict[str, tuple[int, str]]:
+    """slug -> (bytes per interaction, p50 ms as shown in data-ms) for every measured row of a column."""
     cells = page.eval_on_selector_all(
         "tr[data-slug]",
-        """rows => rows.map(r => [r.dataset.slug,
-            r.querySelector('td[data-bytes]')?.dataset.bytes ?? null,
-            r.querySelector('td[data-ms]')?.dataset.ms ?? null])""",
+        f"""rows => rows.map(r => [r.dataset.slug,
+            r.querySelector('td[data-run="{run}"][data-bytes]')?.dataset.bytes ?? null,
+            r.querySelector('td[data-run="{run}"][data-ms]')?.dataset.ms ?? null])""",
     )
     return {slug: (int(b), ms) for slug, b, ms in cells if b is not None}
 
@@ -53,14 +54,26 @@ def test_catalogue_shows_the_reference_run_then_the_latest_run_here(site, new_pa
     assert on_page["hidden-div"][0] > 10 * on_page["serverside"][0]
     assert "in the browser" in page.inner_text('tr[data-slug="clientside"]')
 
-    # A run on this server (what the benchmark page keeps) takes over, and the caption says so.
+    assert caption.get_attribute("data-server") == "no" and "No run on this server yet" in caption.inner_text()
+
+    # The site's run on this server (the operator's, as the benchmark page keeps it) appears beside
+    # the reference when it is comparable; the reference column stays as it was.
     latest = copy.deepcopy(reference)
     latest["created"] = "2026-01-02T03:04:05"
     row = next(r for r in latest["results"] if r["strategy"] == "hidden-div" and r["rows"] == 10_000)
     row["request_bytes"] += 1234
-    bench_job.save(SimpleNamespace(store=open_store(site)), latest)
+    store = open_store(site)
+    bench_job.save(SimpleNamespace(store=store), latest)
     page.reload()
-    assert caption.get_attribute("data-source") == "latest"
+    assert caption.get_attribute("data-source") == "reference" and caption.get_attribute("data-server") == "yes"
     assert "2026-01-02 03:04" in caption.inner_text()
-    assert shown(page)["hidden-div"][0] == want["hidden-div"][0] + 1234
+    assert shown(page) == want
+    assert shown(page, "server")["hidden-div"][0] == want["hidden-div"][0] + 1234
+
+    # Not comparable (another compute delay): not shown beside the reference, and the caption says why.
+    latest["config"]["compute_delay"] = 2.0
+    bench_job.save(SimpleNamespace(store=store), latest)
+    page.reload()
+    assert caption.get_attribute("data-server") == "no" and "not comparable" in caption.inner_text()
+    assert shown(page, "server") == {}
     assert problems == [], "\n".join(problems)

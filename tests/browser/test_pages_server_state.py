@@ -10,9 +10,10 @@ from __future__ import annotations
 import pytest
 
 from stores import DiskStore, RedisStore, telemetry
-from tests.conftest import pick, wait_until
+from tests.conftest import pick, wait_js, wait_until
 
 SITES = ["embedded_site", "redis_site"]
+
 
 
 def open_store(site):
@@ -25,7 +26,7 @@ def verdict(page, prefix: str, region: str | None = None, before: str | None = N
     """Wait for the page's verdict of the last fetch (optionally for region, and other than the
     verdict text `before`: a response arrives a moment before it is rendered); 'yes' when it computed."""
     selector = f"#{prefix}__verdict"
-    page.wait_for_function(
+    wait_js(page,
         "([s, r, b]) => { const e = document.querySelector(s);"
         " return e && (!r || e.textContent.startsWith(r + ':')) && (b === null || e.textContent !== b); }",
         arg=[selector, region, before],
@@ -49,7 +50,7 @@ def test_cache_signal_computes_each_value_once_for_every_session(site_name, requ
     assert store.get_int(per_region) == max(before, 1)
     if before == 0:
         assert first_computed == "yes", "the first selection of a value anywhere must compute it"
-    first.wait_for_function("document.querySelectorAll('#cache-signal__graph-histogram2dcontour .main-svg').length > 0")
+    wait_js(first, "document.querySelectorAll('#cache-signal__graph-histogram2dcontour .main-svg').length > 0")
     total = telemetry.counter(store, "compute", "cache-signal")
 
     # A second browser context is a second session (own cookies, storage, connections).
@@ -60,9 +61,12 @@ def test_cache_signal_computes_each_value_once_for_every_session(site_name, requ
     assert verdict(second, "cache-signal", region) == "no", "another session's selection must be a cache hit"
     assert "from the cache" in second.inner_text("#cache-signal__readout")
     for kind in ("scatter", "line", "histogram2d", "histogram2dcontour"):
-        second.wait_for_function(
+        wait_js(second,
             f"(document.querySelector('#cache-signal__graph-{kind} .gtitle') || {{}}).textContent?.includes('rows')"
         )
+        # Every chart says what its axes are.
+        assert second.text_content(f"#cache-signal__graph-{kind} .xtitle") == "x"
+        assert second.text_content(f"#cache-signal__graph-{kind} .ytitle").startswith("y")
 
     assert store.get_int(per_region) == max(before, 1), "the compute counter must stay at one per value"
     assert telemetry.counter(store, "compute", "cache-signal") == total
@@ -91,11 +95,16 @@ def test_session_cache_keeps_each_sessions_own_data_and_refuses_forged_ids(site_
     alice, alice_problems = new_page()
     alice.goto(site.url + "/session-cache")
     alice_id = _session_short(alice)
+    # On arrival the page already shows a result: the shared first view, nothing kept for this session.
+    alice.wait_for_selector("#session-cache__status .lab-first-view")
+    alice.wait_for_selector("#session-cache__table table")
+    wait_js(alice, "(document.querySelector('#session-cache__graph .gtitle') || {}).textContent?.includes('points')")
+    assert "holds nothing on the server yet" in alice.inner_text("#session-cache__status")
     before = computes()
     alice.click("#session-cache__fetch")
     assert verdict(alice, "session-cache") == "yes", "the first fetch runs the expensive step"
     alice.wait_for_selector("#session-cache__table table")
-    alice.wait_for_function("(document.querySelector('#session-cache__graph .gtitle') || {}).textContent?.includes('points')")
+    wait_js(alice, "(document.querySelector('#session-cache__graph .gtitle') || {}).textContent?.includes('points')")
     # Two outputs fired by one click: the per-session lock lets only one of them compute.
     assert computes() == before + 1
     alice_computed_at = alice.get_attribute("#session-cache__about", "data-computed-at")
@@ -110,6 +119,8 @@ def test_session_cache_keeps_each_sessions_own_data_and_refuses_forged_ids(site_
     bob.goto(site.url + "/session-cache")
     bob_id = _session_short(bob)
     assert bob_id != alice_id
+    bob.wait_for_selector("#session-cache__status .lab-first-view")
+    before = computes() - 1  # bob's first view may have been computed for his (random) region
     bob.click("#session-cache__fetch")
     assert verdict(bob, "session-cache") == "yes", "another session has its own data, computed for it"
     assert bob.get_attribute("#session-cache__about", "data-computed-at") != alice_computed_at
@@ -119,7 +130,7 @@ def test_session_cache_keeps_each_sessions_own_data_and_refuses_forged_ids(site_
 
     # The page's own forge button: a guessed uuid with a copied signature.
     alice.click("#session-cache__forge")
-    alice.wait_for_function("document.querySelector('#session-cache__held').textContent.includes('forged')")
+    wait_js(alice, "document.querySelector('#session-cache__held').textContent.includes('forged')")
     click_and_wait(alice, "#session-cache__fetch", "session-cache__status")
     alice.wait_for_selector("#session-cache__status .alert-danger")
     message = alice.inner_text("#session-cache__status")
@@ -141,17 +152,23 @@ def test_session_files_names_the_file_from_the_session_and_only_explains_typed_n
     page.goto(site.url + "/session-files")
     page.wait_for_selector("#session-files__seed-problems")
     short = _session_short(page)
+    # A first result on arrival, before this session has a file.
+    wait_js(page, "(document.querySelector('#session-files__graph .gtitle') || {}).textContent?.includes('points')")
+    assert "No file has been written for this session yet" in page.inner_text("#session-files__table")
 
     page.fill("#session-files__seed-name", "../../../../tmp/statelab-seed-escape.txt")
-    page.wait_for_function("document.querySelector('#session-files__seed-problems').textContent.includes('escapes the folder')")
+    wait_js(page, "document.querySelector('#session-files__seed-problems').textContent.includes('escapes the folder')")
+    # Paths are shown relative to the data directory; the server's own location is never shown.
+    assert page.inner_text("#session-files__seed-joined") == "<data dir>/session-files/../../../../tmp/statelab-seed-escape.txt"
+    assert str(site.settings.data_dir) not in page.content()
     page.fill("#session-files__seed-name", "/etc/passwd")
-    page.wait_for_function("document.querySelector('#session-files__seed-problems').textContent.includes('absolute')")
+    wait_js(page, "document.querySelector('#session-files__seed-problems').textContent.includes('absolute')")
     assert page.inner_text("#session-files__seed-joined") == "/etc/passwd"
 
     page.click("#session-files__save")
     page.wait_for_selector("#session-files__written")
     page.wait_for_selector("#session-files__file-info")
-    page.wait_for_function("(document.querySelector('#session-files__graph .gtitle') || {}).textContent?.includes('points')")
+    wait_js(page, "(document.querySelector('#session-files__graph .gtitle') || {}).textContent?.includes('points')")
     written = page.inner_text("#session-files__written")
     mine = [p for p in root.iterdir() if p.name.startswith(short)]
     assert len(mine) == 1 and mine[0].name in written and mine[0].suffix == ".arrow"

@@ -99,6 +99,13 @@ class Side:
             "pids": set(read("data-pids").split()),
         }
 
+    def arrived(self) -> dict:
+        """Wait for the read the page makes on arrival (no click) and return its answer."""
+        answer = self.page.locator(f"#{self.prefix}result [data-action]")
+        expect(answer).to_have_attribute("data-action", "read", timeout=20_000)
+        wait_until(lambda: self.board()["clicks"] == 1, 20, 0.05, f"{self.prefix} arrival read")
+        return {"pid": answer.get_attribute("data-pid"), "value": answer.get_attribute("data-value")}
+
     def click(self, button: str) -> dict:
         """Press Set or Read and wait for this click's answer: the worker pid and the value."""
         before = self.board()["clicks"]
@@ -113,6 +120,19 @@ def test_global_variable_flips_between_workers_and_leaks_into_another_tab(embedd
     tab_a, problems_a = open_page(new_page, embedded_site, "global-variable")
     tab_b, problems_b = open_page(new_page, embedded_site, "global-variable")  # its own browser context
     a, b = Side(tab_a), Side(tab_b)
+    # Both demos show a first result on arrival, without a click; a tab that never wrote is told so,
+    # not that its reads "returned what you last wrote".
+    for side in (a, b, Side(tab_a, safe=True), Side(tab_b, safe=True)):
+        first = side.arrived()
+        verdict = side.page.locator(f"#{side.prefix}diagnosis")
+        if first["value"] == "None":  # an empty copy (another test may have left a value in the worker: a leak)
+            expect(verdict).to_contain_text("This tab has not written anything yet: 1 read answered by 1 worker")
+            expect(verdict).not_to_contain_text("returned what you last wrote")
+        else:
+            expect(verdict).to_contain_text("never wrote")
+    expect(tab_a.locator("#global-variable__result")).to_contain_text("read on arrival")
+    # No expensive step and no cache here: the instruments show no counters stuck at 0.
+    expect(tab_a.locator(".lab-instruments .lab-stats")).not_to_contain_text("cache hits")
 
     written = [a.click("set")["value"] for _ in range(6)]
     assert len(set(written)) == 6, f"each Set should write a new value, got {written}"
@@ -163,6 +183,12 @@ def test_hidden_div_ships_the_frame_and_bytes_grow_with_rows(embedded_site, new_
     for fruit in SHOWN_FRUITS:
         expect(page.locator(f"#hidden-div__scatter-{fruit} .gtitle")).to_contain_text("points", timeout=30_000)
     expect(page.locator("#hidden-div__table table")).to_contain_text("apples")
+    # A first result on arrival: the producer's frame came with the page, the consumers' requests are real.
+    expect(page.locator("#hidden-div__status")).to_contain_text("First view: north, 10,000 rows", timeout=30_000)
+    expect(page.locator("#hidden-div__size")).to_contain_text("10,000 rows →", timeout=30_000)
+    arrival = log_entries(page, "hidden-div")
+    assert not any("hidden-div__data.children" in e["output"] for e in arrival), "the producer ran on arrival"
+    assert sum(e["up"] > 50_000 for e in arrival) >= 4, f"each consumer sends the frame up: {arrival}"
 
     consumers = [f"hidden-div__scatter-{fruit}.figure" for fruit in SHOWN_FRUITS] + ["hidden-div__table.children"]
     measured = {}
@@ -184,11 +210,26 @@ def test_hidden_div_ships_the_frame_and_bytes_grow_with_rows(embedded_site, new_
     page.click("#hidden-div__tamper")
     expect(page.locator("#hidden-div__table .pl-rejected")).to_contain_text("row 0 must be a list of 3 values")
     expect(page.locator("#hidden-div__size")).to_contain_text("not a frame")
+    # The charts say it too, and the whole message fits inside each chart (it was cut off at "must be a lis…").
+    for fruit in SHOWN_FRUITS:
+        chart = f"#hidden-div__scatter-{fruit}"
+        expect(page.locator(f"{chart} .annotation-text")).to_contain_text("must be a list of 3 values", timeout=30_000)
+        fits = page.evaluate(
+            """sel => { const g = document.querySelector(sel + ' .main-svg').getBoundingClientRect();
+                        const t = document.querySelector(sel + ' .annotation-text').getBoundingClientRect();
+                        return t.left >= g.left && t.right <= g.right && t.top >= g.top && t.bottom <= g.bottom; }""",
+            chart,
+        )
+        assert fits, f"the rejection message overflows {chart}"
     assert problems == []
 
 
 def test_aggregates_ship_a_small_fraction_of_the_frame(embedded_site, new_page):
     page, problems = open_page(new_page, embedded_site, "aggregates")
+    # A first result on arrival, without running the producer.
+    page.locator("#aggregates__compare .pl-compare[data-rows='10000']").wait_for()
+    expect(page.locator("#aggregates__status")).to_contain_text("First view")
+    expect(page.locator("#aggregates__table table")).to_contain_text("oranges")
     consumers = [f"aggregates__line-{fruit}.figure" for fruit in SHOWN_FRUITS] + ["aggregates__bars.figure"]
     measured = {}
     for rows in (1_000, 100_000):
@@ -271,6 +312,11 @@ def test_browser_store_survives_as_claimed_and_reports_the_quota(embedded_site, 
         expect(verdict).to_contain_text("NOT persisted")
         expect(verdict).to_contain_text("the previous value (1,000 rows")
         wait_until(lambda: held(page, "local") == "600000", 60, message="the in-memory copy of the 600,000-row write")
+        # The card of that store says its rows are only in page memory, not in localStorage.
+        expect(page.locator("#browser-store__local-note .bs-not-persisted")).to_contain_text(
+            "Only in this page's memory: localStorage refused these 600,000 rows"
+        )
+        expect(page.locator("#browser-store__session-note")).to_be_empty()
         reload_when_idle(page)
         assert "1,000 rows" in found_on_load(page)["local"], "localStorage should still hold the previous, small value"
 
@@ -281,6 +327,17 @@ def test_browser_store_survives_as_claimed_and_reports_the_quota(embedded_site, 
         )
         reload_when_idle(page)
         expect(page.locator("#browser-store__local-view .bs-rejected")).to_contain_text("columns")
+
+        # "Clear all three" leaves no stale verdict behind.
+        write_store(page, "session", 1_000, "Persisted.")
+        page.click("#browser-store__clear")
+        verdict = page.locator("#browser-store__verdict-box")
+        expect(verdict).to_contain_text("Cleared.")
+        expect(verdict).not_to_contain_text("Persisted")
+        expect(verdict).to_have_class("bs-verdict alert alert-secondary")
+        for kind in ("memory", "session", "local"):
+            wait_until(lambda kind=kind: held(page, kind) == "0", 20, message=f"{kind} to be empty after Clear")
+        assert page.evaluate("() => [sessionStorage.getItem('browser-store__session'), localStorage.getItem('browser-store__local')]") == [None, None]
 
         deliberate = [p for p in problems if QUOTA_ERROR in p]
         assert deliberate, "the quota write should have thrown in the browser"

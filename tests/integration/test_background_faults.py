@@ -17,7 +17,6 @@ import re
 import signal
 import subprocess
 import time
-import uuid
 
 import psutil
 import pytest
@@ -25,7 +24,7 @@ import requests
 
 import stores
 from components import background_jobs as jobs
-from tests.conftest import wait_until
+from tests.conftest import wait_js, wait_until
 
 CONFIG = re.compile(r'<script id="_dash-config" type="application/json">(.*?)</script>', re.S)
 NS = "background__"
@@ -43,8 +42,18 @@ class DashPage:
         page.raise_for_status()
         self.end_id = json.loads(CONFIG.search(page.text).group(1))["end_id"]
         self.deps = {d["output"]: d for d in self.http.get(f"{site.url}/_dash-dependencies", timeout=10).json()}
-        self.token = uuid.uuid4().hex
+        self.secret = site.settings.secret.encode()
+        self.token = stores.sessions.mint(self.secret)  # what the page's layout hands the browser
         self.values = {f"{NS}rows.value": rows, f"{NS}steps.value": steps, f"{NS}token.data": self.token}
+
+    def another_load(self) -> DashPage:
+        """Another page load of the same page: its own job token, the same callbacks (no new GETs)."""
+        other = object.__new__(DashPage)
+        other.__dict__.update(self.__dict__)
+        other.http = requests.Session()
+        other.token = stores.sessions.mint(self.secret)
+        other.values = {**self.values, f"{NS}token.data": other.token}
+        return other
 
     def body(self, output: str, values: dict, blank: bool = False) -> dict:
         spec = self.deps[output]
@@ -108,7 +117,7 @@ class DashPage:
         return wait_until(arrived, timeout, interval=0.5, message=f"the result of example {example}")
 
     def ticket(self, example: str, n_clicks: int = 1) -> str:
-        return jobs.ticket(self.token, example, n_clicks)
+        return jobs.ticket(self.token, example, n_clicks, secret=self.secret)
 
 
 def raw(handle: str) -> str:
@@ -234,12 +243,14 @@ def test_killed_diskcache_job_ends_polling_and_is_reported(embedded_site, embedd
 def test_forged_and_replayed_handles_are_refused(request, site_name):
     site = request.getfixturevalue(site_name)
     lab = stores.Lab(site.settings)
-    owner, intruder = DashPage(site, steps=12), DashPage(site)
+    # Two pages of the owner's (one job per page at a time): a long job running, a short one finished.
+    owner, other_tab, intruder = DashPage(site, steps=12), DashPage(site), DashPage(site)
     running = owner.start("3")
     wait_until(lambda: job_record(lab, owner.ticket("3")), 30, message="the owner's job to start")
-    finished = owner.start("1", steps=4)
+    finished = other_tab.start("1", steps=4)
     wait_until(
-        lambda: (jobs.load(lab, owner.ticket("1")) or {}).get("state") == "done", 30, message="the owner's short job to finish"
+        lambda: (jobs.load(lab, other_tab.ticket("1")) or {}).get("state") == "done", 30,
+        message="the owner's short job to finish",
     )
 
     victim = subprocess.Popen(["sleep", "120"])
@@ -270,7 +281,7 @@ def test_forged_and_replayed_handles_are_refused(request, site_name):
         # The owner was not disturbed: its long job still runs and its result is still there for it.
         assert job_record(lab, owner.ticket("3")) is not None
         assert owner.poll("3", running).status_code == 200
-        assert "Done: 4 steps" in json.dumps(owner.result("1", finished, 10))
+        assert "Done: 4 steps" in json.dumps(other_tab.result("1", finished, 10))
         assert victim.poll() is None
     finally:
         victim.kill()
@@ -296,7 +307,7 @@ def test_killed_celery_worker_job_is_declared_lost_and_polling_stops(start_site,
     page.goto(site.url + "/background")
     page.locator(f"#{NS}steps").get_by_label("12", exact=True).check()
     page.click(f"#{NS}ex4-run")
-    page.wait_for_function(
+    wait_js(page,
         f"() => Number(document.querySelector('#{NS}ex4-bar .progress-bar')?.getAttribute('aria-valuenow')) > 0"
     )
     job = re.search(r"job=([^&]+)", polls[-1]).group(1)

@@ -10,7 +10,7 @@ import requests
 
 from config import PROJECT_DIR
 from serve import free_port
-from stores import CorruptValue, DiskStore, telemetry
+from stores import DiskStore, telemetry
 from tests.conftest import wait_until
 
 
@@ -57,11 +57,12 @@ def test_callback_requests_are_recorded_with_worker_and_bytes(embedded_site):
     concrete = {"ns": "home", "type": "lab-stats"}
     body = {
         "output": output,
-        "outputs": {"id": concrete, "property": "children"},
+        "outputs": [{"id": concrete, "property": "children"}, {"id": {"ns": "home", "type": "lab-baseline"}, "property": "data"}],
         "inputs": [{"id": {"ns": "home", "type": "lab-version"}, "property": "data", "value": 1},
                    {"id": {"ns": "home", "type": "lab-reset"}, "property": "n_clicks", "value": None}],
         "changedPropIds": [],
-        "state": [{"id": concrete, "property": "id", "value": concrete}],
+        "state": [{"id": concrete, "property": "id", "value": concrete},
+                  {"id": {"ns": "home", "type": "lab-baseline"}, "property": "data", "value": None}],
     }
     started = time.time()
     response = requests.post(embedded_site.url + "/_dash-update-component", json=body, timeout=10)
@@ -115,8 +116,9 @@ def test_a_bad_setting_is_refused_at_start_up(tmp_path):
     assert "STATELAB_COMPUTE_DELAY='slow' is not a valid float" in result.stderr
 
 
-def test_a_corrupted_telemetry_record_is_named_not_a_traceback(tmp_path):
+def test_a_corrupted_telemetry_record_is_skipped_not_a_traceback(tmp_path):
     store = DiskStore(tmp_path / "store")
-    store.set("tel:req:1-1", b"\x00\x01 not json")
-    with pytest.raises(CorruptValue, match="stored value is not valid JSON"):
-        telemetry.requests_frame(store)
+    store.log_append(telemetry.LOG, b"\x00\x01 not json", cap=10)
+    store.log_append(telemetry.LOG, b'{"time": 1.0, "strategy": "patch", "status": 200}', cap=10)
+    frame = telemetry.requests_frame(store)
+    assert list(frame["strategy"]) == ["patch"]  # the unreadable record hides nothing else

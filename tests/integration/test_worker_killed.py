@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.callbacks import CALLBACK, Workers, open_store
-from tests.conftest import pick, wait_until
+from tests.conftest import pick, wait_js, wait_until
 
 
 @pytest.fixture(scope="module", params=["embedded", "redis"])
@@ -280,7 +280,7 @@ def browser_store(tab: Tab, workers: Workers, site) -> None:
 def _verdict(page, prefix: str, region: str, before: str = "") -> tuple[str, str]:
     """The verdict's data-computed and text, once it names `region` and differs from `before`."""
     selector = f"#{prefix}__verdict"
-    page.wait_for_function(
+    wait_js(page,
         "([s, r, b]) => { const e = document.querySelector(s); return e && e.textContent.startsWith(r + ':') && e.textContent !== b; }",
         arg=[selector, region, before],
     )

@@ -1,0 +1,135 @@
+"""The /_dash-update-component body: parsed strictly and checked for the shape Dash relies on.
+
+Dash indexes into the body without checking it: an input item without "property" is a
+KeyError, an integer item a TypeError, one input too few an IndexError — each a 500 with a
+traceback. Python's JSON parser also takes the non-standard Infinity and NaN, which then
+overflow int() in a page. Everything here is refused before Dash sees the body, with a
+message that quotes at most a couple of hundred characters of what was sent.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from components.choices import quote
+
+# A lone UTF-16 surrogate ("\ud800" not followed by its low half, or a low half alone) parses
+# into a Python str that no UTF-8 encoder accepts: the response would fail after the work.
+_LONE_SURROGATE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+class Malformed(ValueError):
+    """A callback body Dash cannot take; the message says why."""
+
+
+def _no_constant(name: str):
+    raise Malformed(f"{name} is not JSON: send numbers as finite decimals")
+
+
+def parse(raw: bytes):
+    """The body as Python values; Malformed for invalid or non-standard JSON."""
+    if _LONE_SURROGATE.search(raw):
+        raise Malformed("the body holds a lone UTF-16 surrogate (\\ud800–\\udfff), which is not text")
+    try:
+        return json.loads(raw, parse_constant=_no_constant)
+    except RecursionError:
+        raise Malformed("the body is nested too deeply") from None
+    except UnicodeDecodeError:
+        raise Malformed("the body is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise Malformed(f"the body is not valid JSON ({exc.msg} at character {exc.pos})") from None
+
+
+def _is_id(value) -> bool:
+    return isinstance(value, str) or (isinstance(value, dict) and all(isinstance(k, str) for k in value))
+
+
+def _item_problem(item, where: str) -> str | None:
+    if not isinstance(item, dict):
+        return f"{where} must be an object with 'id' and 'property', got {quote(item, 80)}"
+    if not _is_id(item.get("id")):
+        return f"{where}'s 'id' must be a string or an object, got {quote(item.get('id'), 80)}"
+    if not isinstance(item.get("property"), str):
+        return f"{where}'s 'property' must be a string, got {quote(item.get('property'), 80)}"
+    return None
+
+
+def _wildcard(dep_id: str) -> bool:
+    return '["ALL"]' in dep_id or '["ALLSMALLER"]' in dep_id
+
+
+def _list_problem(items, registered: list[dict], name: str) -> str | None:
+    if not isinstance(items, list):
+        return f"'{name}' must be a list"
+    if len(items) != len(registered):
+        return f"'{name}' must have {len(registered)} item(s) for this callback, got {len(items):,}"
+    for index, (item, dep) in enumerate(zip(items, registered, strict=True)):
+        where = f"{name}[{index}]"
+        if isinstance(item, list) and _wildcard(dep["id"]):
+            for sub, each in enumerate(item[:10_000]):
+                if problem := _item_problem(each, f"{where}[{sub}]"):
+                    return problem
+            if len(item) > 10_000:
+                return f"{where} matches more than 10,000 components"
+        elif problem := _item_problem(item, where):
+            return problem
+    return None
+
+
+def _outputs_problem(outputs, output: str) -> str | None:
+    parts = output[2:-2].split("...") if output.startswith("..") and output.endswith("..") else [output]
+    if len(parts) > 1:
+        if not isinstance(outputs, list) or len(outputs) != len(parts):
+            return f"'outputs' must be a list of {len(parts)} outputs for this callback"
+        items = outputs
+    else:
+        items = [outputs]
+    for index, (item, part) in enumerate(zip(items, parts, strict=True)):
+        # Only a wildcard (ALL) output is a list of the components it matched; any other is one object.
+        if isinstance(item, list) and _wildcard(part):
+            if problem := next((p for each in item[:10_000] if (p := _item_problem(each, f"outputs[{index}]"))), None):
+                return problem
+        elif problem := _item_problem(item, f"outputs[{index}]"):
+            return problem
+    return None
+
+
+def problem(body, callback_map) -> str | None:
+    """What is wrong with a parsed callback body, or None if Dash can take it."""
+    if not isinstance(body, dict):
+        return "the body must be a JSON object"
+    output = body.get("output")
+    if not isinstance(output, str):
+        return "'output' must be a string"
+    callback = callback_map.get(output)
+    if callback is None:
+        return f"no callback has the output {quote(output, 120)}"
+    if "callback" not in callback:
+        return "this output is computed in the browser (a clientside callback): the server runs nothing for it"
+    if "outputs" not in body:
+        return "'outputs' is missing"
+    if not callback.get("no_output") and (found := _outputs_problem(body["outputs"], output)):
+        return found
+    for name, registered in (("inputs", callback["inputs"]), ("state", callback["state"])):
+        if name == "state" and "state" not in body and not registered:
+            continue
+        if found := _list_problem(body.get(name, None if name == "inputs" else []), registered, name):
+            return found
+    changed = body.get("changedPropIds", [])
+    if not isinstance(changed, list) or not all(isinstance(c, str) for c in changed):
+        return "'changedPropIds' must be a list of strings"
+    if len(changed) > 1_000:
+        return f"'changedPropIds' names {len(changed):,} changes"
+    # Dash's page router turns a pathname that is not text into a bare 500.
+    for item in body["inputs"] + body.get("state", []):
+        location = isinstance(item, dict) and item.get("id") == "_pages_location"
+        if location and item["property"] in ("pathname", "search") and not isinstance(item.get("value"), str | None):
+            return f"the page location's {item['property']} must be text, not {type(item.get('value')).__name__}"
+        path = item.get("value") if location and item["property"] == "pathname" else None
+        if isinstance(path, str) and (not path.startswith("/") or len(path) > 16_000):
+            return f"the page location's pathname must be a path on this site, got {quote(path, 80)}"
+    return None

@@ -1,0 +1,125 @@
+"""The home page's decision guide: a case, the strategy for it, the measured figure behind the
+answer, and whether it works across several hosts (and what that needs).
+
+The figures come from the reference runs committed with the site (docs/bench/default: one host,
+embedded; docs/bench/scale-out: two hosts on one Redis), never from a visitor's run, so every
+visitor reads the same evidence.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from pathlib import Path
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from components.strategy import page_path
+
+log = logging.getLogger(__name__)
+BENCH = Path(__file__).resolve().parent.parent / "docs" / "bench"
+ROWS = 10_000
+
+# Across hosts: "browser" (the state travels with the user: any host answers), "redis" (works across
+# hosts only when REDIS_URL points every host at one Redis; embedded stores live on one machine),
+# "one-machine" (local disk or process memory: another host cannot see it), "copy" (read-only: each
+# host loads its own identical copy).
+ACROSS = {
+    "browser": ("any host", "success", "The state travels with the browser: any host can answer."),
+    "redis": ("needs Redis", "warning", "Embedded mode keeps this on one machine's disk; set REDIS_URL on every host."),
+    "one-machine": ("one machine only", "danger", "Kept on one host's disk or memory: another host never sees it."),
+    "copy": ("a copy per host", "info", "Read-only, so each host (and each worker) loads its own identical copy."),
+}
+
+
+@functools.cache
+def _report(name: str) -> dict:
+    """slug -> result row at ROWS rows (the first repetition), plus the run's config under None."""
+    try:
+        data = json.loads((BENCH / name / "report.json").read_text())
+    except (OSError, ValueError) as exc:
+        log.warning("decision guide: cannot read the %s reference run: %s", name, exc)
+        return {}
+    rows = {r["strategy"]: r for r in data.get("results", []) if r.get("rows") == ROWS}
+    rows[None] = data.get("config", {})
+    return rows
+
+
+def result(slug: str, run: str = "default") -> dict | None:
+    return _report(run).get(slug)
+
+
+def config(run: str = "default") -> dict:
+    return _report(run).get(None) or {}
+
+
+def ms(slug: str, run: str = "default") -> str:
+    r = result(slug, run)
+    value = r and r.get("latency_ms_p50")
+    return "unknown" if value is None else f"{value:,.0f} ms"
+
+
+def kb(n) -> str:
+    if n is None:
+        return "unknown"
+    return f"{n:,} B" if n < 1024 else f"{n / 1024:,.1f} KB"
+
+
+def traffic(slug: str) -> str:
+    r = result(slug) or {}
+    return f"{kb(r.get('request_bytes'))} up, {kb(r.get('response_bytes'))} down"
+
+
+def stale(slug: str, run: str = "scale-out") -> str:
+    """'0 of 12 reads stale', from the two-host run unless told otherwise."""
+    r = result(slug, run)
+    if not r:
+        return "not measured"
+    return f"{r.get('stale_reads', 0)} of {r.get('reads', 0)} reads stale"
+
+
+def badge(kind: str) -> html.Span:
+    text, color, why = ACROSS[kind]
+    return html.Span(
+        [dbc.Badge(text, color=color, text_color="dark" if color in ("warning", "info") else None, className="lab-across"),
+         html.Div(why, className="small text-muted mt-1")],
+        **{"data-across": kind},
+    )
+
+
+def reference_note() -> html.P:
+    one, two = config("default"), config("scale-out")
+    if not one:
+        return html.P("The reference run could not be read: figures show as unknown.", className="small text-muted mb-0")
+    return html.P(
+        [
+            f"Figures: medians at {ROWS:,} rows from the reference runs committed with the site — one host, "
+            f"{one.get('workers') or 'unknown'} gunicorn workers, embedded stores, {one.get('compute_delay')} s compute delay "
+            f"(docs/bench/default); and {two.get('hosts') or 'unknown'} hosts on one Redis, callbacks round-robin "
+            "(docs/bench/scale-out). The ",
+            dcc.Link("benchmark", href=page_path("benchmark")),
+            " measures them on this server.",
+        ],
+        className="small text-muted mb-0",
+    )
+
+
+def table(entries, known: dict) -> dbc.Table:
+    """entries: (case, slug, answer, figure, across) with answer and figure as callables or text."""
+    head = html.Thead(html.Tr([html.Th("Your case"), html.Th("Use"), html.Th("Why — measured"), html.Th("Across hosts")]))
+    body = []
+    for case, slug, answer, figure, across in entries:
+        if slug not in known:
+            continue
+        why = [html.Div(answer() if callable(answer) else answer)]
+        if figure:
+            why.append(html.Div(figure() if callable(figure) else figure, className="small text-muted mt-1 lab-guide-figure"))
+        body.append(
+            html.Tr(
+                [html.Td(case), html.Td(dcc.Link(known[slug]["title"], href=page_path(slug))), html.Td(why), html.Td(badge(across))],
+                **{"data-slug": slug},
+            )
+        )
+    return dbc.Table([head, html.Tbody(body)], size="sm", responsive=True, className="lab-guide mb-2 align-middle")
