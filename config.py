@@ -29,6 +29,7 @@ ENV_NAMES = {
     "self_url": "STATELAB_SELF_URL",
     "telemetry_max_records": "STATELAB_TELEMETRY_MAX_RECORDS",
     "rate_limits": "STATELAB_RATE_LIMITS",
+    "any_rows": "STATELAB_ANY_ROWS",
 }
 
 
@@ -61,6 +62,9 @@ class Settings:
     # Per-client rate limits on expensive callbacks (components/ratelimit.py); "off" for a site
     # whose every client is one loopback address on purpose (the benchmark's own site, tests).
     rate_limits: str = "on"
+    # "on" lets callbacks take any row count up to workload.MAX_ROWS, not only those the pages offer: for
+    # a site only the benchmark talks to, whose stampede needs a row count nobody asked for yet.
+    any_rows: str = "off"
 
     @property
     def mode(self) -> str:

@@ -125,7 +125,8 @@ class Servers:
             return Target(urls, workers=None, backend=backend, peer_url=peer_url, peer_spec=PEER if peer_url else None)
         self.tmp = Path(tempfile.mkdtemp(prefix="statelab-bench-"))
         settings = load_settings(env={}, data_dir=self.tmp / "site", redis_url=args.redis, compute_delay=args.compute_delay,
-                                 secret=secrets.token_hex(16), rate_limits="off")  # all its sessions share loopback
+                                 secret=secrets.token_hex(16), rate_limits="off",  # all its sessions share loopback
+                                 any_rows="on")  # the stampede asks for row counts no page offers
         self.site = Site(settings, workers=args.workers, log_dir=self.tmp / "logs", supervise=True).start()
         peer_url, problem = None, None
         if want_peer:

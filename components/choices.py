@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import stores
 import workload
 
 QUOTE_LIMIT = 200
@@ -57,8 +58,24 @@ def one_of(value, offered: Iterable, what: str):
 
 
 def rows(value, offered: Iterable[int] = workload.ROW_CHOICES) -> int:
-    """A row count the page offers (workload.ROW_CHOICES unless the page offers others)."""
+    """A row count the page offers (workload.ROW_CHOICES unless the page offers others), or, on a site
+    started with STATELAB_ANY_ROWS=on (the benchmark's own), any whole count the workload takes."""
+    if _any_rows() and not isinstance(value, bool):
+        try:
+            count = int(value)
+        except (TypeError, ValueError, OverflowError):
+            raise Refused(f"rows must be a whole number; got {quote(value)}") from None
+        if not 1 <= count <= workload.MAX_ROWS or count != value and str(value).strip() != str(count):
+            raise Refused(f"rows must be a whole number from 1 to {workload.MAX_ROWS:,}; got {quote(value)}")
+        return count
     return one_of(value, offered, "rows")
+
+
+def _any_rows() -> bool:
+    try:
+        return stores.current().settings.any_rows == "on"
+    except RuntimeError:  # no store layer configured (unit tests): the strict default
+        return False
 
 
 def region(value) -> str:

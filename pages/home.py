@@ -80,8 +80,8 @@ GUIDE = [
         "A computation that takes 2 minutes",
         "background",
         "A background callback: the request returns at once, a task queue runs the job, the browser polls for "
-        "progress and the result, and Cancel stops it. A normal callback is killed by gunicorn's 30 s worker timeout "
-        "(the background page shows its synchronous twin dying).",
+        "progress and the result, and Cancel stops it. A normal callback holds a request for its whole run and meets "
+        "the request timeout (30 s here; a proxy's is often shorter): the background page shows its synchronous twin stopped.",
         lambda: f"Measured: {guide.ms('background')} p50 per job of the benchmark's size, "
         f"{(guide.result('background') or {}).get('polls_per_interaction', 'unknown')} poll(s) per job, "
         f"{(guide.result('background') or {}).get('errors', 'unknown')} errors.",

@@ -157,12 +157,15 @@ def test_session_files_names_the_file_from_the_session_and_only_explains_typed_n
     assert "No file has been written for this session yet" in page.inner_text("#session-files__table")
 
     page.fill("#session-files__seed-name", "../../../../tmp/statelab-seed-escape.txt")
-    wait_js(page, "document.querySelector('#session-files__seed-problems').textContent.includes('escapes the folder')")
+    # The default name escapes the folder too: wait for this name's answer, not the verdict's words.
+    wait_js(page, "document.querySelector('#session-files__seed-joined').textContent.includes('statelab-seed-escape')")
+    assert "escapes the folder" in page.inner_text("#session-files__seed-problems")
     # Paths are shown relative to the data directory; the server's own location is never shown.
     assert page.inner_text("#session-files__seed-joined") == "<data dir>/session-files/../../../../tmp/statelab-seed-escape.txt"
     assert str(site.settings.data_dir) not in page.content()
     page.fill("#session-files__seed-name", "/etc/passwd")
-    wait_js(page, "document.querySelector('#session-files__seed-problems').textContent.includes('absolute')")
+    wait_js(page, "document.querySelector('#session-files__seed-joined').textContent === '/etc/passwd'")
+    assert "absolute" in page.inner_text("#session-files__seed-problems")
     assert page.inner_text("#session-files__seed-joined") == "/etc/passwd"
 
     page.click("#session-files__save")

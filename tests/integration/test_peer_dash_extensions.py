@@ -58,7 +58,7 @@ def test_peer_starts_answers_and_counts_its_computations(peer):
     raw = _call(base, f"{PEER_SLUG}__summary.children", [(key_id, "data", key)])
     shown = raw.decode()
     table = workload.summary(workload.expensive_step(20_000, "east"))
-    assert all(f"{r.revenue:,.2f}" in shown for r in table.itertuples()), "the consumer read the frame back"
+    assert all(f"{r.revenue:,.0f}" in shown for r in table.itertuples()), "the consumer read the frame back"
 
     # dash-extensions does not deduplicate: a second session asking the same value computes again.
     _call(base, f"{key_id}.data", [(f"{PEER_SLUG}__rows", "value", "20000"), (f"{PEER_SLUG}__region", "value", "east")])

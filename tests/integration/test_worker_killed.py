@@ -182,7 +182,9 @@ def gv_click(tab: Tab, button: str) -> dict:
     """Press Set or Read on one side of the global-variable page; the answer's worker pid and value."""
     prefix = button.rsplit("__", 1)[0] + "__" + ("safe-" if "safe-" in button else "")
     score = tab.page.locator(f"#{prefix}score .gv-score")
-    before = int(score.get_attribute("data-clicks")) if score.count() else 0
+    # The page reads once on arrival: count from that answer, or it would pass for this click's.
+    wait_until(lambda: score.count(), 30, 0.05, f"{prefix} to show its read on arrival")
+    before = int(score.get_attribute("data-clicks"))
     tab.page.click(f"#{button}")
     wait_until(lambda: score.count() and int(score.get_attribute("data-clicks")) == before + 1, 20, 0.05, f"{button} to answer")
     answer = tab.page.locator(f"#{prefix}result [data-action]")
