@@ -145,7 +145,11 @@ def redis_site(start_site, redis_url) -> Site:
 @pytest.fixture(scope="session")
 def browser():
     need(Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # Playwright's expect waits 5 s by default: a page's first answer on a loaded 2-core machine can take
+    # longer. Conditions are still waited on, just with the deadline the other waits here use.
+    expect.set_options(timeout=30_000)
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -170,7 +174,23 @@ def new_page(browser):
         problems = PageProblems()
         page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
         page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-        page.on("requestfailed", lambda req: problems.append(f"request failed: {req.url} {req.failure}"))
+        # A request the browser cancels because the test itself navigated away is no failure of the
+        # site (net::ERR_ABORTED after a newer main-frame navigation began); every other failure is.
+        navigations, began = [0], {}
+
+        def sent(req):
+            if req.is_navigation_request() and req.frame == page.main_frame:
+                navigations[0] += 1
+            began[req] = navigations[0]
+
+        def failed(req):
+            if req.failure == "net::ERR_ABORTED" and began.pop(req, navigations[0]) != navigations[0]:
+                return
+            problems.append(f"request failed: {req.url} {req.failure}")
+
+        page.on("request", sent)
+        page.on("requestfinished", lambda req: began.pop(req, None))
+        page.on("requestfailed", failed)
         page.on("response", lambda resp: problems.append(f"HTTP {resp.status}: {resp.url}") if resp.status >= 400 else None)
         page.set_default_timeout(30_000)
         return page, problems
