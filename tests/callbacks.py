@@ -127,18 +127,20 @@ class Workers:
     def pids(self) -> set[int]:
         return {child.pid for child in self.master.children()}
 
-    def busy(self) -> set[int]:
-        """Workers holding a client connection: sync workers close every connection after the response,
-        so a worker with an established one is in the middle of a request."""
-        busy = set()
+    def connections(self) -> dict[int, int]:
+        """Client connections each worker holds. Keep-alive is off, so an established connection is
+        a request being read or served; a gthread worker serves several at once, so two requests
+        may be in one worker."""
+        held = {}
         for pid in self.pids():
             try:
                 connections = psutil.Process(pid).net_connections(kind="tcp")
             except psutil.NoSuchProcess:
                 continue
-            if any(c.status == psutil.CONN_ESTABLISHED and c.laddr.port == self.site.port for c in connections):
-                busy.add(pid)
-        return busy
+            count = sum(c.status == psutil.CONN_ESTABLISHED and c.laddr.port == self.site.port for c in connections)
+            if count:
+                held[pid] = count
+        return held
 
     def kill_all(self, timeout: float = 60.0) -> set[int]:
         """SIGKILL every worker; return their pids once the master has started as many new ones."""

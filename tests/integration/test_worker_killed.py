@@ -107,10 +107,10 @@ class Tab:
         wait_until(all_sent, 10, 0, f"the requests for {outputs}")
         # Nothing else is in flight (quiet above), so workers holding connections are serving these.
         def serving():
-            busy = workers.busy()
-            return busy if len(busy) >= len(outputs) else None
+            held = workers.connections()
+            return set(held) if sum(held.values()) >= len(outputs) else None
 
-        busy = wait_until(serving, 10, 0.01, f"workers to take the requests for {outputs}")
+        busy = wait_until(serving, 20, 0.01, f"workers to take the requests for {outputs}")
         killed = workers.kill_all()
         assert busy <= killed
 
