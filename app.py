@@ -23,6 +23,8 @@ import security
 import stores
 from components import envelope, instruments, operator, ratelimit, shell  # noqa: F401  (instruments registers its callbacks)
 from config import ConfigError, load_settings
+from runtime import bench_pass
+from serve import PRIVATE_UMASK, PortInUse, Site, prepare_data_dir
 from stores.background import TASK_QUEUE_ERRORS, make_celery, make_manager
 from stores.caching import make_cache
 from stores.codec import BadPayload
@@ -52,6 +54,9 @@ server.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
 
 
 _FIRST_REQUEST = threading.RLock()
+# Dash's one-time set-up steps, found by name among the server's before_request functions;
+# tests/unit/test_dash_internals.py checks the installed Dash still has them.
+FIRST_REQUEST_SETUP = frozenset({"_setup_server", "router_sync"})
 
 
 def _serialised_first_request(setup):
@@ -66,10 +71,19 @@ def _serialised_first_request(setup):
     return locked
 
 
-server.before_request_funcs[None] = [
-    _serialised_first_request(f) if getattr(f, "__name__", "") in ("_setup_server", "router_sync") else f
-    for f in server.before_request_funcs.get(None, [])
-]
+def _lock_first_request_setup(flask_server) -> None:
+    found = {getattr(f, "__name__", "") for f in flask_server.before_request_funcs.get(None, [])} & FIRST_REQUEST_SETUP
+    if found != FIRST_REQUEST_SETUP:
+        # An upgraded Dash renamed its set-up: serving without the lock would bring the race back.
+        raise RuntimeError(f"Dash's first-request set-up {sorted(FIRST_REQUEST_SETUP - found)} not found: "
+                           "update app.FIRST_REQUEST_SETUP for the installed Dash")
+    flask_server.before_request_funcs[None] = [
+        _serialised_first_request(f) if getattr(f, "__name__", "") in FIRST_REQUEST_SETUP else f
+        for f in flask_server.before_request_funcs[None]
+    ]
+
+
+_lock_first_request_setup(server)
 
 
 @server.before_request
@@ -86,17 +100,25 @@ cache.init_app(server)
 limiter = ratelimit.Limiter(lab.store, enabled=settings.rate_limits != "off")
 stores.telemetry.install(server, lab.store)
 security.install(app)  # CSP (with the hashes of Dash's inline scripts), nosniff, frame-ancestors
-operator.install(server, lab)  # the operator's cookie, each browser's visitor id, the benchmark's signed pass
+operator.install(server, lab)  # the operator's cookie, each browser's visitor id
+
+
+# The benchmark's signed pass (runtime/bench_pass.py) caps the compute delay of its own requests.
+@server.before_request
+def _bench_pass():
+    bench_pass.apply_pass(request.headers.get(bench_pass.PASS_HEADER), lab)
+
+
+@server.teardown_request
+def _bench_pass_end(_exc):
+    bench_pass.clear_pass()
+
+
 app.layout = shell.layout(settings.mode)
 
 
 def _error(status: int, message: str):
     return jsonify(message=message), status
-
-
-def callback_body_problem(body, callback_map) -> str | None:
-    """What is wrong with a /_dash-update-component body, or None if Dash can take it."""
-    return envelope.problem(body, callback_map)
 
 
 @server.before_request
@@ -111,7 +133,7 @@ def _check_callback_request():
     except envelope.Malformed as exc:
         return _error(400, f"Malformed callback request: {exc}")
     request._cached_json = (body, body)  # what request.get_json() returns: werkzeug's cache
-    problem = callback_body_problem(body, app.callback_map)
+    problem = envelope.problem(body, app.callback_map)
     if problem:
         return _error(400, f"Malformed callback request: {problem}")
     try:
@@ -225,8 +247,6 @@ def _supervise(site, stopping: list, restarts: int = 3, window: float = 60.0) ->
 
 
 def main(argv=None) -> int:
-    from serve import PRIVATE_UMASK, PortInUse, Site, prepare_data_dir
-
     os.umask(PRIVATE_UMASK)
     args = parse_args(argv)
     try:

@@ -30,11 +30,52 @@ ENV_NAMES = {
     "telemetry_max_records": "STATELAB_TELEMETRY_MAX_RECORDS",
     "rate_limits": "STATELAB_RATE_LIMITS",
     "any_rows": "STATELAB_ANY_ROWS",
+    "max_data_bytes": "STATELAB_MAX_DATA_BYTES",
+    "data_shares": "STATELAB_DATA_SHARES",
 }
 
 
 class ConfigError(ValueError):
     """A setting has a value the site cannot use."""
+
+
+# Each strategy's share of STATELAB_MAX_DATA_BYTES, by the store prefix it writes under. "site" is
+# everything else the site holds (the secret, locks, rate-limit counters, job records, benchmark
+# results, first views, url-state's frames); "overhead" is room for the stores' own files (SQLite's
+# pages and journal, the file system's blocks, Redis's per-key bookkeeping). They add up to 1.
+DEFAULT_SHARES = {
+    "serverside": 0.30,
+    "session-cache": 0.20,
+    "session-files": 0.20,
+    "cache-signal": 0.05,
+    "background": 0.05,
+    "telemetry": 0.05,
+    "site": 0.05,
+    "overhead": 0.10,
+}
+
+
+def parse_shares(text: str) -> dict[str, float]:
+    """DEFAULT_SHARES with the overrides of "name=fraction,..." applied; ConfigError unless they fit."""
+    shares = dict(DEFAULT_SHARES)
+    for part in filter(None, (p.strip() for p in (text or "").split(","))):
+        name, _, raw = part.partition("=")
+        name = name.strip()
+        if name not in shares:
+            raise ConfigError(f"STATELAB_DATA_SHARES names {name[:40]!r}, not one of {', '.join(shares)}")
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigError(f"STATELAB_DATA_SHARES: {name}={raw[:40]!r} is not a fraction") from None
+        if not 0 <= value <= 1:
+            raise ConfigError(f"STATELAB_DATA_SHARES: {name}={value:g} must lie between 0 and 1")
+        shares[name] = value
+    if sum(shares.values()) > 1 + 1e-9:
+        raise ConfigError(
+            f"STATELAB_DATA_SHARES: the shares add up to {sum(shares.values()):.3g}, more than the whole "
+            "STATELAB_MAX_DATA_BYTES; lower some ({})".format(", ".join(f"{k}={v:g}" for k, v in shares.items()))
+        )
+    return shares
 
 
 @dataclass(frozen=True)
@@ -65,6 +106,16 @@ class Settings:
     # "on" lets callbacks take any row count up to workload.MAX_ROWS, not only those the pages offer: for
     # a site only the benchmark talks to, whose stampede needs a row count nobody asked for yet.
     any_rows: str = "off"
+    # Every byte the site holds for its visitors (store, session files, caches, job results, telemetry)
+    # stays under this total; each strategy gets a share of it (stores/budget.py).
+    max_data_bytes: int = 1024 * 1024 * 1024
+    # Overrides of those shares, "serverside=0.4,session-cache=0.2" (fractions of the total; they must
+    # add up to at most 1 with the defaults of the strategies not named).
+    data_shares: str = ""
+
+    @property
+    def shares(self) -> dict[str, float]:
+        return parse_shares(self.data_shares)
 
     @property
     def mode(self) -> str:
@@ -120,4 +171,13 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         raise ConfigError(
             f"REDIS_URL={redis_url!r} is not a Redis URL (expected redis://host:port/db)"
         )
-    return Settings(**values)
+    settings = Settings(**values)
+    _check_shares(settings)
+    return settings
+
+
+def _check_shares(settings: Settings) -> None:
+    shares = settings.shares  # raises ConfigError for a malformed value
+    if settings.max_data_bytes < 1:
+        raise ConfigError("STATELAB_MAX_DATA_BYTES must be at least 1")
+    del shares

@@ -20,6 +20,7 @@ import urllib.request
 from pathlib import Path
 
 from config import PROJECT_DIR, Settings
+from stores.background import make_celery
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -144,8 +145,6 @@ def wait_http(url: str, timeout: float = 60.0, process: subprocess.Popen | None 
 
 def wait_celery(settings: Settings, process: subprocess.Popen, timeout: float = 60.0) -> None:
     """Return once a Celery worker answers a ping on the broker."""
-    from stores.background import make_celery
-
     app = make_celery(settings)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -185,7 +184,7 @@ class Site:
                  celery: bool = True, log_dir: Path | None = None, supervise: bool = False):
         self.settings, self.host, self.workers = settings, host, workers
         self.port = port or free_port(host)
-        if not settings.self_url:  # the benchmark job connects here and nowhere else (components/bench_job.py)
+        if not settings.self_url:  # the benchmark job connects here and nowhere else (runtime/bench_job.py)
             self.settings = settings = settings.replace(self_url=self_address(host, self.port))
         self.celery = celery and bool(settings.redis_url)
         self.log_dir = log_dir

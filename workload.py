@@ -20,7 +20,7 @@ REGIONS = ("north", "south", "east", "west")
 ROW_CHOICES = (1_000, 10_000, 100_000)
 DEFAULT_ROWS = 10_000
 # A ceiling on the simulated delay for the current request, set only for the benchmark page's own
-# signed requests (components/bench_job.py): its runs use the CLI's delay, never a longer one.
+# signed requests (runtime/bench_pass.py): its runs use the CLI's delay, never a longer one.
 DELAY_CAP: ContextVar[float | None] = ContextVar("statelab_delay_cap", default=None)
 MAX_ROWS = 1_000_000
 

@@ -2,6 +2,7 @@
  * - dbc.Progress has no aria-label: its bar takes the name of the closest [data-progress-name]
  *   (components/a11y.py's progress() wraps it so).
  * - dcc.RangeSlider's number inputs have no label: they are named after the slider's <label for>.
+ * - DataTable's pagination buttons hold only an icon: they are named after what they do.
  * Applied again whenever Dash re-renders, as React leaves attributes it did not set alone. */
 (function () {
   "use strict";
@@ -16,7 +17,12 @@
     if (text && el.getAttribute("aria-label") !== text) el.setAttribute("aria-label", text);
   }
 
+  const PAGES = { "first-page": "First page", "previous-page": "Previous page", "next-page": "Next page", "last-page": "Last page" };
+
   function repair(root) {
+    root.querySelectorAll(".dash-table-container .previous-next-container button").forEach(function (button) {
+      Object.keys(PAGES).forEach(function (cls) { if (button.classList.contains(cls)) name(button, PAGES[cls]); });
+    });
     root.querySelectorAll("[data-progress-name] [role=progressbar]").forEach(function (bar) {
       name(bar, bar.closest("[data-progress-name]").getAttribute("data-progress-name"));
     });

@@ -2,7 +2,10 @@
 
 `python -m bench --out DIR` starts its own gunicorn (4 workers), drives every strategy's
 page with the requests a browser sends, and writes DIR/report.json, report.csv and
-report.html. See bench/cli.py for the options and README "Benchmark" for every field.
+report.html. See bench/cli.py for the options and README "Benchmark" for every field; the
+reports themselves (schema, tables, charts, HTML) are the `reports` package.
 """
 
-SCHEMA = "statelab.bench/1"
+from reports import SCHEMA
+
+__all__ = ["SCHEMA"]

@@ -1,22 +1,24 @@
-"""python -m bench: run the benchmark and write DIR/report.json, report.csv and report.html."""
+"""python -m bench: one argparse for every scenario (standard, stampede, load) and --replot; it starts what a
+scenario needs (bench/servers.py), runs it and writes DIR/report.json, report.csv and report.html (reports/)."""
 
 from __future__ import annotations
 
 import argparse
-import secrets
 import shutil
 import sys
 import tempfile
 import threading
 from pathlib import Path
 
-from config import ConfigError, load_settings
-from serve import Site, free_port
+import reports
+from config import ConfigError
+from reports.load_view import summary_text
+from reports.tables import summary_table
 
-from . import report
+from . import load
 from .progress import ProgressBar
-from .runner import STAMPEDE_SESSIONS, Cancelled, RunConfig, Runner, Target
-from .specs import PEER
+from .runner import STAMPEDE_SESSIONS, Cancelled, RunConfig, Runner
+from .servers import PrivateRedis, Servers, strategy_list
 
 DEFAULT_ROWS = "1000,10000"
 DEFAULT_DELAY = 0.2
@@ -68,7 +70,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--no-peer", action="store_true", help="do not start or measure the dash-extensions peer")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds before one request counts as failed")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    load = parser.add_argument_group("load scenario (--scenario load; see bench/load.py)")
+    load = parser.add_argument_group("load scenario (--scenario load; see bench/load/)")
     load.add_argument("--duration", type=float, default=60.0, help="seconds the load runs (default 60)")
     load.add_argument("--think", type=float, default=0.5, help="seconds a session waits between rounds, ×0.5..1.5 (default 0.5)")
     load.add_argument("--max-requests", type=_positive, default=50_000, help="requests the whole run may send (default 50000)")
@@ -93,86 +95,87 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.redis == "auto" and args.url:
         parser.error("--redis auto starts a private redis-server for a site the harness starts: not with --url")
     if args.scenario == "load" or args.restart_redis_at is not None:
-        from .load import check_args
-
         problem = check_args(args) if args.scenario == "load" else "--restart-redis-at needs --scenario load"
         if problem:
             parser.error(problem)
     return args
 
 
-def _strategies(text: str | None) -> list[str] | None:
-    return [s.strip() for s in text.split(",") if s.strip()] if text else None
+def check_args(args) -> str | None:
+    """What is wrong with the load options, or None."""
+    if args.duration <= 0:
+        return "--duration must be positive"
+    if args.think < 0:
+        return "--think must not be negative"
+    if args.abandon_after <= 0 or args.redis_down_for < 0 or args.grace < 0:
+        return "--abandon-after must be positive; --redis-down-for and --grace must not be negative"
+    if args.restart_redis_at is not None:
+        if args.redis != "auto" or args.url:
+            return "--restart-redis-at needs --redis auto (a redis-server the harness starts, and may stop) and no --url"
+        if not 0 < args.restart_redis_at < args.duration:
+            return "--restart-redis-at must be inside the duration (0 < T < --duration)"
+    return None
 
 
-class Servers:
-    """The site (and the peer) this run starts, or the ones --url names."""
-
-    def __init__(self, args: argparse.Namespace):
-        self.args = args
-        self.site: Site | None = None
-        self.peer = None
-        self.tmp: Path | None = None
-
-    def start(self) -> Target:
-        args = self.args
-        wanted = _strategies(args.strategies)
-        want_peer = not args.no_peer and (wanted is None or PEER.slug in wanted)
-        if args.url:
-            urls = [u.strip().rstrip("/") for u in args.url.split(",") if u.strip()]
-            peer_url = args.peer_url.rstrip("/") if args.peer_url and want_peer else None
-            backend = "redis" if args.redis else "unknown"
-            return Target(urls, workers=None, backend=backend, peer_url=peer_url, peer_spec=PEER if peer_url else None)
-        self.tmp = Path(tempfile.mkdtemp(prefix="statelab-bench-"))
-        settings = load_settings(env={}, data_dir=self.tmp / "site", redis_url=args.redis, compute_delay=args.compute_delay,
-                                 secret=secrets.token_hex(16), rate_limits="off",  # all its sessions share loopback
-                                 any_rows="on")  # the stampede asks for row counts no page offers
-        self.site = Site(settings, workers=args.workers, log_dir=self.tmp / "logs", supervise=True).start()
-        peer_url, problem = None, None
-        if want_peer:
-            try:
-                from bench.peers import start_peer
-
-                port = free_port()
-                self.peer = start_peer(port, self.tmp / "peer", workers=args.workers, compute_delay=args.compute_delay,
-                                       redis_url=args.redis, log=self.tmp / "logs" / "peer.log")
-                peer_url = f"http://127.0.0.1:{port}"
-            except (ImportError, RuntimeError, TimeoutError, OSError) as exc:  # the site's own rows still run
-                problem = f"the peer did not start: {exc}"
-                print(f"warning: {problem}", file=sys.stderr)
-        return Target([self.site.url], workers=args.workers, backend=settings.mode, peer_url=peer_url,
-                      peer_spec=PEER if peer_url else None, peer_problem=problem)
-
-    def stop(self) -> None:
-        if self.peer is not None:
-            from bench.peers import stop_peer
-
-            stop_peer(self.peer)
-        if self.site is not None:
-            self.site.stop()
-        if self.tmp is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+def _print_paths(paths: dict) -> None:
+    for kind, path in paths.items():
+        print(f"{kind:>4}: {path}")
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    if args.replot:
-        try:
-            paths = report.write(report.load(args.replot), args.out)
-        except (OSError, ValueError) as exc:
-            print(f"error: {args.replot}: {exc}", file=sys.stderr)
-            return 1
-        for kind, path in paths.items():
-            print(f"{kind:>4}: {path}")
-        return 0
-    if args.scenario == "load":
-        from . import load
+def _replot(args: argparse.Namespace) -> int:
+    try:
+        paths = reports.write(reports.load(args.replot), args.out)
+    except (OSError, ValueError) as exc:
+        print(f"error: {args.replot}: {exc}", file=sys.stderr)
+        return 1
+    _print_paths(paths)
+    return 0
 
-        return load.main(args)
+
+def _load(args: argparse.Namespace) -> int:
+    """--scenario load: start what is needed, run, write DIR/report.*, print the summary."""
+    tmp = Path(tempfile.mkdtemp(prefix="statelab-load-"))
+    private = None
+    servers = None
+    bar = None if args.quiet else ProgressBar()
+    try:
+        if args.redis == "auto":
+            private = PrivateRedis(tmp / "redis").start()
+            args.redis = private.url
+        args.no_peer = True
+        servers = Servers(args)
+        target = servers.start()
+        master = servers.site.web.pid if servers.site is not None else None
+        cfg = load.LoadConfig(sessions=args.sessions, duration=args.duration, rows=args.rows[0], think=args.think,
+                              timeout=args.timeout, max_requests=args.max_requests, strategies=strategy_list(args.strategies),
+                              restart_at=args.restart_redis_at, down_for=args.redis_down_for, grace=args.grace,
+                              rss_bound=args.rss_bound_mb, redis_bound=args.redis_bound_mb, abandon_after=args.abandon_after,
+                              compute_delay=None if args.url else args.compute_delay)
+        result = load.run(cfg, target, master_pid=master, redis_url=args.redis, redis=private, progress=bar)
+    except KeyboardInterrupt:
+        print("\ncancelled", file=sys.stderr)
+        return 130
+    except (RuntimeError, TimeoutError, OSError, ValueError) as exc:
+        print(f"\nerror: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if bar:
+            bar.finish()
+        if servers is not None:
+            servers.stop()
+        if private is not None:
+            private.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    paths = reports.write(result, args.out)
+    print(summary_text(result))
+    _print_paths(paths)
+    return 0
+
+
+def _standard(args: argparse.Namespace) -> int:
+    """The standard run and the stampede: the site (and the peer) it starts, or --url."""
     private_redis = None
     if args.redis == "auto":
-        from .load import PrivateRedis
-
         private_redis = PrivateRedis(Path(tempfile.mkdtemp(prefix="statelab-redis-")))
         try:
             args.redis = private_redis.start().url
@@ -185,11 +188,10 @@ def main(argv=None) -> int:
     bar = None if args.quiet else ProgressBar()
     try:
         target = servers.start()
-        cfg = RunConfig(rows=args.rows, sessions=args.sessions, rounds=args.rounds, strategies=_strategies(args.strategies),
+        cfg = RunConfig(rows=args.rows, sessions=args.sessions, rounds=args.rounds, strategies=strategy_list(args.strategies),
                         scenario=args.scenario, timeout=args.timeout,
                         compute_delay=None if args.url else args.compute_delay)
-        runner = Runner(cfg, target, progress=bar, cancel=cancel)
-        result = runner.run()
+        result = Runner(cfg, target, progress=bar, cancel=cancel).run()
     except KeyboardInterrupt:
         cancel.set()
         print("\ncancelled", file=sys.stderr)
@@ -204,22 +206,16 @@ def main(argv=None) -> int:
         if private_redis is not None:
             private_redis.stop()
             shutil.rmtree(private_redis.directory, ignore_errors=True)
-    paths = report.write(result, args.out)
+    paths = reports.write(result, args.out)
     print(summary_table(result))
-    for kind, path in paths.items():
-        print(f"{kind:>4}: {path}")
+    _print_paths(paths)
     return 0
 
 
-def summary_table(result: dict) -> str:
-    """The side-by-side table as plain text for the terminal."""
-    names = [r["strategy"] + ("" if r.get("scenario") in (None, "standard") else f" [{r['scenario']}]") for r in result["results"]]
-    cols = [("strategy", max([22, *map(len, names)])), ("rows", 8), ("latency_ms_p50", 8), ("latency_ms_p95", 8), ("request_bytes", 10),
-            ("response_bytes", 10), ("workers_hit", 7), ("computations", 8), ("stale_reads", 6), ("leaks", 6), ("errors", 6)]
-    heads = {"latency_ms_p50": "p50 ms", "latency_ms_p95": "p95 ms", "request_bytes": "up B", "response_bytes": "down B",
-             "workers_hit": "workers", "computations": "computed", "stale_reads": "stale"}
-    lines = ["  ".join(heads.get(c, c).rjust(w) if i else heads.get(c, c).ljust(w) for i, (c, w) in enumerate(cols))]
-    for name, r in zip(names, result["results"], strict=True):
-        cells = [name.ljust(cols[0][1])] + [report.cell(c, r.get(c)).rjust(w) for c, w in cols[1:]]
-        lines.append("  ".join(cells))
-    return "\n".join(lines)
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.replot:
+        return _replot(args)
+    if args.scenario == "load":
+        return _load(args)
+    return _standard(args)

@@ -19,325 +19,34 @@ from __future__ import annotations
 import html as html_lib
 import itertools
 import json
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
-import orjson
 import requests
 
-ROUTER_OUTPUT = "_pages_content.children"
-PID_HEADER = "X-Worker-PID"
-WILDCARDS = ("MATCH", "ALL", "ALLSMALLER")
-_CONFIG = re.compile(r'<script id="_dash-config" type="application/json">(.*?)</script>', re.S)
-# Browsers open at most this many connections per host (HTTP/1.1): parallel callbacks queue beyond it.
-PARALLEL = 6
+from .dashgraph import (
+    CONFIG_SCRIPT,
+    PARALLEL,
+    PID_HEADER,
+    ROUTER_OUTPUT,
+    Callback,
+    DashClientError,
+    Dep,
+    Graph,
+    components_in,
+    dumps,
+    may_hold_components,
+    parse,
+    split_output,
+    stringify_id,
+)
+from .dashpatch import MISSING, apply_patch, is_patch
 
-
-class DashClientError(RuntimeError):
-    """The server answered something a browser could not have used."""
-
-
-# --------------------------------------------------------------------------- JSON as the browser does it
-
-
-def _js_float(literal: str):
-    """JSON.parse keeps no difference between 50 and 50.0; JSON.stringify then writes 50."""
-    value = float(literal)
-    if value.is_integer() and abs(value) < 1e21:
-        return int(value)
-    return value
-
-
-def parse(data: bytes):
-    return json.loads(data, parse_float=_js_float)
-
-
-def dumps(value) -> bytes:
-    """JSON.stringify: no spaces, UTF-8, non-finite floats as null."""
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
-
-
-# --------------------------------------------------------------------------- ids and the callback graph
-
-
-def stringify_id(id_) -> str:
-    """The renderer's stringifyId: dict ids as sorted-key JSON, strings as they are."""
-    if not isinstance(id_, dict):
-        return id_
-
-    def value(v):
-        if isinstance(v, list) and len(v) == 1 and v[0] in WILDCARDS:
-            return v[0]
-        return json.dumps(v, separators=(",", ":"), ensure_ascii=False)
-
-    return "{" + ",".join(f"{json.dumps(k)}:{value(id_[k])}" for k in sorted(id_)) + "}"
-
-
-def _is_wild(id_) -> bool:
-    return isinstance(id_, dict) and any(isinstance(v, list) and len(v) == 1 and v[0] in WILDCARDS for v in id_.values())
-
-
-def _wild_kind(value) -> str | None:
-    if isinstance(value, list) and len(value) == 1 and value[0] in WILDCARDS:
-        return value[0]
-    return None
-
-
-def split_output(output: str) -> list[tuple[object, str]]:
-    """'a.children' or '..a.children...b.figure..' -> [(id, prop)]; ids may be JSON dicts."""
-    parts = output[2:-2].split("...") if output.startswith("..") else [output]
-    out = []
-    for part in parts:
-        if part.startswith("{"):
-            end = part.rindex("}")
-            out.append((json.loads(part[: end + 1]), part[end + 2 :]))
-        else:
-            ident, _, prop = part.rpartition(".")
-            out.append((ident, prop))
-    return out
-
-
-@dataclass
-class Dep:
-    id: object
-    property: str
-
-    @property
-    def prop(self) -> str:
-        """The property without an allow_duplicate suffix ('figure@1a2b' -> 'figure')."""
-        return self.property.split("@")[0]
-
-    @property
-    def wild(self) -> bool:
-        return _is_wild(self.id)
-
-    def matches_id(self, concrete) -> bool:
-        if not self.wild:
-            return stringify_id(self.id) == stringify_id(concrete)
-        if not isinstance(concrete, dict) or set(concrete) != set(self.id):
-            return False
-        return all(_wild_kind(v) is not None or concrete[k] == v for k, v in self.id.items())
-
-    def binding(self, concrete) -> dict:
-        """The MATCH keys' values of a concrete id matching this pattern."""
-        if not self.wild:
-            return {}
-        return {k: concrete[k] for k, v in self.id.items() if _wild_kind(v) == "MATCH"}
-
-    def agrees(self, concrete, binding: dict) -> bool:
-        return self.matches_id(concrete) and all(concrete.get(k) == v for k, v in binding.items() if k in self.id and _wild_kind(self.id[k]) == "MATCH")
-
-    def multi(self) -> bool:
-        return self.wild and any(_wild_kind(v) in ("ALL", "ALLSMALLER") for v in self.id.values())
-
-
-@dataclass
-class Callback:
-    index: int
-    output: str
-    outputs: list[Dep]
-    inputs: list[Dep]
-    state: list[Dep]
-    clientside: bool
-    prevent_initial_call: bool
-    background: dict | None
-    running: dict | None
-    no_output: bool
-    raw: dict
-
-    @classmethod
-    def from_spec(cls, index: int, spec: dict) -> Callback:
-        no_output = bool(spec.get("no_output"))
-        outputs = [] if no_output else [Dep(i, p) for i, p in split_output(spec["output"])]
-        return cls(
-            index=index,
-            output=spec["output"],
-            outputs=outputs,
-            inputs=[Dep(d["id"], d["property"]) for d in spec.get("inputs", [])],
-            state=[Dep(d["id"], d["property"]) for d in spec.get("state", [])],
-            clientside=bool(spec.get("clientside_function")),
-            prevent_initial_call=bool(spec.get("prevent_initial_call")),
-            background=spec.get("background"),
-            running=spec.get("running"),
-            no_output=no_output,
-            raw=spec,
-        )
-
-    @property
-    def multi_output(self) -> bool:
-        return self.output.startswith("..")
-
-
-def _feeds(upstream: Callback, downstream: Callback) -> bool:
-    """Can an output of upstream be an input of downstream?"""
-    for out in upstream.outputs:
-        for inp in downstream.inputs:
-            if out.prop != inp.prop:
-                continue
-            if not out.wild and not inp.wild:
-                if stringify_id(out.id) == stringify_id(inp.id):
-                    return True
-            elif _ids_may_meet(out.id, inp.id):
-                return True
-    return False
-
-
-def _ids_may_meet(a, b) -> bool:
-    """Can two (pattern-matching) dict ids name the same component?"""
-    if not (isinstance(a, dict) and isinstance(b, dict)) or set(a) != set(b):
-        return False
-    return all(_wild_kind(a[k]) or _wild_kind(b[k]) or a[k] == b[k] for k in a)
-
-
-class Graph:
-    """The app's callbacks and which of them can feed which (transitively)."""
-
-    def __init__(self, specs: list[dict]):
-        self.callbacks = [Callback.from_spec(i, s) for i, s in enumerate(specs)]
-        direct = {cb.index: {up.index for up in self.callbacks if up is not cb and _feeds(up, cb)} for cb in self.callbacks}
-        self.ancestors: dict[int, set[int]] = {}
-        for cb in self.callbacks:
-            seen, stack = set(), list(direct[cb.index])
-            while stack:
-                i = stack.pop()
-                if i not in seen:
-                    seen.add(i)
-                    stack.extend(direct[i])
-            self.ancestors[cb.index] = seen
-
-    def by_output(self, output: str) -> Callback:
-        for cb in self.callbacks:
-            if cb.output == output or any(f"{stringify_id(o.id)}.{o.property}" == output for o in cb.outputs):
-                return cb
-        raise DashClientError(f"the server has no callback with output {output!r}")
-
-
-# --------------------------------------------------------------------------- the layout the browser holds
-
-
-def _components(value, found: list):
-    """Every component (dict with type/namespace/props) in value, in layout order."""
-    if isinstance(value, dict):
-        if "props" in value and "type" in value and "namespace" in value and isinstance(value["props"], dict):
-            found.append(value)
-            for child in value["props"].values():
-                if isinstance(child, (dict, list)):
-                    _components(child, found)
-        else:
-            for child in value.values():
-                if isinstance(child, (dict, list)):
-                    _components(child, found)
-    elif isinstance(value, list):
-        for child in value:
-            if isinstance(child, (dict, list)):
-                _components(child, found)
-    return found
-
-
-def _may_hold_components(value) -> bool:
-    if isinstance(value, dict):
-        return "props" in value and "type" in value
-    if isinstance(value, list):
-        return any(isinstance(v, dict) and "props" in v and "type" in v for v in value[:50])
-    return False
-
-
-_MISSING = object()
-
-
-def _get_path(value, path):
-    for key in path:
-        if isinstance(value, dict):
-            value = value.get(key, _MISSING)
-        elif isinstance(value, list) and isinstance(key, int) and -len(value) <= key < len(value):
-            value = value[key]
-        else:
-            return _MISSING
-        if value is _MISSING:
-            return _MISSING
-    return value
-
-
-def _set_path(value, path, new):
-    if not path:
-        return new
-    key, rest = path[0], path[1:]
-    if isinstance(value, list):
-        copy = list(value)
-        copy[key] = _set_path(copy[key], rest, new)
-        return copy
-    copy = dict(value or {})
-    copy[key] = _set_path(copy.get(key), rest, new)
-    return copy
-
-
-def _del_path(value, path):
-    if len(path) == 1:
-        if isinstance(value, list):
-            return value[: path[0]] + value[path[0] + 1 :]
-        return {k: v for k, v in value.items() if k != path[0]}
-    key = path[0]
-    if isinstance(value, list):
-        copy = list(value)
-        copy[key] = _del_path(copy[key], path[1:])
-        return copy
-    copy = dict(value)
-    copy[key] = _del_path(copy[key], path[1:])
-    return copy
-
-
-def apply_patch(previous, patch: dict):
-    """The renderer's handlePatch: Dash Patch operations applied to the held value."""
-    if previous is _MISSING:
-        raise DashClientError("the server sent a Patch for a prop the browser does not hold")
-    value = previous
-    for op in patch.get("operations", []):
-        location, current = [], value
-        for step in op["location"]:
-            if isinstance(step, int) and step < 0 and isinstance(current, list):
-                step = len(current) + step
-            location.append(step)
-            current = _get_path(current, [step])
-        name, params = op["operation"], op.get("params", {})
-        prev = _get_path(value, location)
-        if name == "Assign":
-            value = _set_path(value, location, params["value"])
-        elif name == "Merge":
-            value = _set_path(value, location, {**(prev or {}), **params["value"]})
-        elif name == "Extend":
-            value = _set_path(value, location, list(prev or []) + list(params["value"]))
-        elif name == "Delete":
-            value = _del_path(value, location)
-        elif name == "Insert":
-            index = params["index"]
-            items = list(prev)
-            index = len(items) + index if index < 0 else index
-            items.insert(index, params["value"])
-            value = _set_path(value, location, items)
-        elif name == "Append":
-            value = _set_path(value, location, list(prev or []) + [params["value"]])
-        elif name == "Prepend":
-            value = _set_path(value, location, [params["value"]] + list(prev or []))
-        elif name in ("Add", "Sub", "Mul", "Div"):
-            ops = {"Add": lambda a, b: a + b, "Sub": lambda a, b: a - b, "Mul": lambda a, b: a * b, "Div": lambda a, b: a / b}
-            value = _set_path(value, location, ops[name](prev, params["value"]))
-        elif name == "Clear":
-            value = _set_path(value, location, type(prev)() if isinstance(prev, (list, dict, str)) else None)
-        elif name == "Reverse":
-            value = _set_path(value, location, list(reversed(prev)))
-        elif name == "Remove":
-            value = _set_path(value, location, [item for item in prev if item != params["value"]])
-        else:
-            raise DashClientError(f"unknown Patch operation {name!r}")
-    return value
-
-
-def _is_patch(value) -> bool:
-    return isinstance(value, dict) and "__dash_patch_update" in value
+__all__ = ["MISSING", "PARALLEL", "Browser", "Call", "Callback", "DashClientError", "Dep", "Graph", "Interaction", "Page",
+           "apply_patch", "dumps", "parse", "split_output", "stringify_id"]
 
 
 # --------------------------------------------------------------------------- what was sent and received
@@ -454,7 +163,7 @@ class Page:
         http, base = self.browser.http, self.browser.urls[0]
         response = http.get(base + self.path, timeout=self.browser.timeout)
         _ok(response, self.path)
-        match = _CONFIG.search(response.text)
+        match = CONFIG_SCRIPT.search(response.text)
         if not match:
             raise DashClientError(f"{base + self.path} is not a Dash page (no _dash-config)")
         self.config = json.loads(html_lib.unescape(match.group(1)))
@@ -487,7 +196,7 @@ class Page:
     # -- state ------------------------------------------------------------------
     def _reindex(self) -> None:
         self.index, self.order, self.ids = {}, [], {}
-        for comp in _components(self.root, []):
+        for comp in components_in(self.root, []):
             ident = comp["props"].get("id")
             if ident is None:
                 continue
@@ -518,11 +227,11 @@ class Page:
         if comp is None:
             return False
         props = comp["props"]
-        if _is_patch(value):
-            value = apply_patch(props.get(prop, _MISSING), value)
+        if is_patch(value):
+            value = apply_patch(props.get(prop, MISSING), value)
         old = props.get(prop)
         props[prop] = value
-        if _may_hold_components(value) or _may_hold_components(old):
+        if may_hold_components(value) or may_hold_components(old):
             self._reindex()
             return True
         return False
@@ -618,18 +327,9 @@ class Page:
                     ready = [next(iter(pending.values()))]
                 for p in ready:
                     del pending[p.key]
-                    if p.cb.clientside:
-                        stand_in = self.clientside.get(p.cb.output)
-                        if stand_in is None:
-                            interaction.skipped_clientside += 1
-                            continue
-                        payload = self._payload(p)
-                        future = pool.submit(lambda payload=payload, fn=stand_in: {"local": fn(payload)})
-                    else:
-                        payload = self._payload(p)
-                        self._side(p.cb.running and p.cb.running.get("running"))
-                        future = pool.submit(self._post, p, payload)
-                    inflight[future] = p
+                    future = self._submit(pool, p, interaction)
+                    if future is not None:
+                        inflight[future] = p
                 if not inflight:
                     continue
                 done, _ = wait(inflight, return_when=FIRST_COMPLETED)
@@ -640,27 +340,44 @@ class Page:
                     except DashClientError as exc:
                         interaction.errors.append(str(exc))
                         continue
-                    if "local" in result:
-                        updates, side, calls = result["local"] or {}, {}, []
-                    else:
-                        updates, side, calls = result["updates"], result["side"], result["calls"]
-                        self._side(p.cb.running and p.cb.running.get("runningOff"))
-                    interaction.calls.extend(calls)  # a failed call carries its own error
-                    changed, inserted = {}, set()
-                    for ident_str, props in list(updates.items()) + list(side.items()):
-                        if ident_str not in self.index:
-                            continue
-                        before = set(self.index)
-                        for prop, value in (props or {}).items():
-                            if self._set(self.ids[ident_str], prop, value):
-                                inserted |= set(self.index) - before
-                            changed[f"{ident_str}.{prop}"] = None
-                    for q in self._triggered(changed, p.depth + 1) + (self._layout_callbacks(inserted) if inserted else []):
-                        if q.key in pending:
-                            pending[q.key].changed.update(q.changed)
-                        else:
-                            q.depth = p.depth + 1
-                            pending[q.key] = q
+                    self._settle(p, result, interaction, pending)
+
+    def _submit(self, pool: ThreadPoolExecutor, p: _Pending, interaction: Interaction):
+        """Send one callback (or run its Python stand-in); None for a clientside callback nothing stands in for."""
+        if p.cb.clientside:
+            stand_in = self.clientside.get(p.cb.output)
+            if stand_in is None:
+                interaction.skipped_clientside += 1
+                return None
+            payload = self._payload(p)
+            return pool.submit(lambda payload=payload, fn=stand_in: {"local": fn(payload)})
+        payload = self._payload(p)
+        self._side(p.cb.running and p.cb.running.get("running"))
+        return pool.submit(self._post, p, payload)
+
+    def _settle(self, p: _Pending, result: dict, interaction: Interaction, pending: dict) -> None:
+        """Apply one callback's answer to the held layout and queue what it triggers."""
+        if "local" in result:
+            updates, side, calls = result["local"] or {}, {}, []
+        else:
+            updates, side, calls = result["updates"], result["side"], result["calls"]
+            self._side(p.cb.running and p.cb.running.get("runningOff"))
+        interaction.calls.extend(calls)  # a failed call carries its own error
+        changed, inserted = {}, set()
+        for ident_str, props in list(updates.items()) + list(side.items()):
+            if ident_str not in self.index:
+                continue
+            before = set(self.index)
+            for prop, value in (props or {}).items():
+                if self._set(self.ids[ident_str], prop, value):
+                    inserted |= set(self.index) - before
+                changed[f"{ident_str}.{prop}"] = None
+        for q in self._triggered(changed, p.depth + 1) + (self._layout_callbacks(inserted) if inserted else []):
+            if q.key in pending:
+                pending[q.key].changed.update(q.changed)
+            else:
+                q.depth = p.depth + 1
+                pending[q.key] = q
 
     def _side(self, updates: dict | None) -> None:
         """running / runningOff: props the renderer sets itself around a callback."""
@@ -675,8 +392,8 @@ class Page:
             if not dep.wild:
                 item = {"id": dep.id, "property": dep.property}
                 if with_values:
-                    value = self.get(dep.id, dep.prop, _MISSING)
-                    if value is not _MISSING:
+                    value = self.get(dep.id, dep.prop, MISSING)
+                    if value is not MISSING:
                         item["value"] = value
                 filled.append(item)
                 continue
@@ -686,8 +403,8 @@ class Page:
                 if dep.agrees(concrete, binding):
                     item = {"id": concrete, "property": dep.property}
                     if with_values:
-                        value = self.index[key]["props"].get(dep.prop, _MISSING)
-                        if value is not _MISSING:
+                        value = self.index[key]["props"].get(dep.prop, MISSING)
+                        if value is not MISSING:
                             item["value"] = value
                     matches.append(item)
             filled.append(matches if dep.multi() else (matches[0] if matches else None))

@@ -5,13 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-# The keys every result row has, in the order the CSV and the table show them.
-FIELDS = [
-    "strategy", "kind", "scenario", "rows", "latency_ms_p50", "latency_ms_p95", "producer_ms_p50", "consumer_ms_p50",
-    "request_bytes", "response_bytes", "requests_per_interaction", "workers_hit", "requests_per_worker",
-    "requests_per_host", "computations", "cache_hits", "cache_misses", "cache_hit_rate", "interactions", "reads",
-    "unverified_reads", "stale_reads", "leaks", "server_bytes", "browser_bytes", "errors",
-]
+from reports.fmt import rounded
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -24,10 +18,6 @@ def percentile(values: list[float], q: float) -> float | None:
     k = (len(ordered) - 1) * q / 100
     lo, hi = math.floor(k), math.ceil(k)
     return float(ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo))
-
-
-def _r(value, digits: int = 1):
-    return None if value is None else round(value, digits)
 
 
 def judge_reads(records, written: dict[int, set]) -> dict:
@@ -99,15 +89,15 @@ def summarize(step, target=None, cfg=None) -> dict:
         "scenario": step.scenario,
         "rows": step.rows,
         "effective_rows": spec.effective_rows(step.rows),
-        "latency_ms_p50": _r(percentile(latencies, 50)),
-        "latency_ms_p95": _r(percentile(latencies, 95)),
-        "producer_ms_p50": _r(percentile(producers, 50)),
-        "consumer_ms_p50": _r(percentile(consumers, 50)),
+        "latency_ms_p50": rounded(percentile(latencies, 50), 1),
+        "latency_ms_p95": rounded(percentile(latencies, 95), 1),
+        "producer_ms_p50": rounded(percentile(producers, 50), 1),
+        "consumer_ms_p50": rounded(percentile(consumers, 50), 1),
         "request_bytes": round(sum(i.up for i in interactions) / n) if n else None,
         "response_bytes": round(sum(i.down for i in interactions) / n) if n else None,
-        "requests_per_interaction": _r(len(calls) / n, 2) if n else None,
-        "polls_per_interaction": _r(sum(1 for c in calls if c.poll) / n, 2) if n else None,
-        "clientside_per_interaction": _r(sum(i.skipped_clientside for i in interactions) / n, 2) if n else None,
+        "requests_per_interaction": rounded(len(calls) / n, 2) if n else None,
+        "polls_per_interaction": rounded(sum(1 for c in calls if c.poll) / n, 2) if n else None,
+        "clientside_per_interaction": rounded(sum(i.skipped_clientside for i in interactions) / n, 2) if n else None,
         # None when the server does not say which worker answered (no X-Worker-PID header).
         "workers_hit": len(per_worker) if per_worker or not calls else None,
         "requests_per_worker": dict(sorted(per_worker.items())),
@@ -115,14 +105,14 @@ def summarize(step, target=None, cfg=None) -> dict:
         "computations": computations,
         "cache_hits": hits,
         "cache_misses": misses,
-        "cache_hit_rate": _r(hits / lookups, 3) if lookups else None,
+        "cache_hit_rate": rounded(hits / lookups, 3) if lookups else None,
         "interactions": n,
         **judged,
         "server_bytes": server_bytes(step.after, spec),
         "browser_bytes": round(sum(step.browser_bytes) / len(step.browser_bytes)) if step.browser_bytes else None,
         "errors": len(problems),
         "error_samples": problems[:5],
-        "seconds": _r(step.seconds, 2),
+        "seconds": rounded(step.seconds, 2),
         "sessions": len({r.session for r in step.records}),
     }
     if step.scenario == "stampede":

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import dash_bootstrap_components as dbc
 import psutil
+from celery import current_task
 from dash import html
 
 import stores
@@ -137,8 +138,6 @@ def already_cancelled() -> bool:
     timeout; if the page cancelled it meanwhile, running it would be wasted work.
     """
     try:
-        from celery import current_task
-
         if not current_task or current_task.request.called_directly:  # the proxy is falsy outside a task
             return False
         return current_task.AsyncResult(current_task.request.id).state == "REVOKED"

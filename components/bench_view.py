@@ -8,8 +8,10 @@ import pandas as pd
 from dash import dash_table, dcc, html
 from dash.dash_table.Format import Format, Group
 
-from bench import charts, report
-from components import bench_job
+import reports as report
+from reports import charts
+from reports.rows import rows_in, standard
+from runtime import bench_job
 
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
 PERCENT_COLUMNS = {"cache_hit_rate"}
@@ -228,7 +230,7 @@ def report_view(ids, result: dict | None) -> html.Div:
             html.H5("Growth with the data"),
             dbc.Row([dbc.Col(dbc.Card(_graph(figs[f"growth-{m}"], m), className="lab-card mb-3"), lg=6)
                      for m in ("bytes", "latency", "server", "browser")])
-            if len(charts.rows_in(charts.standard(results))) > 1
+            if len(rows_in(standard(results))) > 1
             else html.P("Growth curves need at least two row counts: tick more than one under Rows.", className="small text-muted"),
             html.H5("Worker hits"),
             dbc.Card(_graph(figs["workers"], "workers"), className="lab-card mb-3"),

@@ -14,9 +14,11 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io.json as plotly_json
-from dash import html
+from dash import Patch, html
+from dash._utils import to_json  # the serializer Dash itself uses for callback responses
 
 import workload
+from reports.fmt import human_bytes  # noqa: F401 - the one byte formatter; pages/serverside.py calls beyond.human_bytes
 
 from . import figures
 
@@ -88,16 +90,6 @@ def plain(value):
     return json.loads(plotly_json.to_json_plotly(value))
 
 
-def human_bytes(n: float) -> str:
-    if n < 1024:
-        return f"{int(n)} B"
-    if n < 2**20:
-        return f"{n / 1024:.1f} KB"
-    if n < 2**30:
-        return f"{n / 2**20:.1f} MB"
-    return f"{n / 2**30:.2f} GB"
-
-
 # ---- clientside page: the raw dataset in a compact columnar JSON --------------------
 
 
@@ -134,7 +126,7 @@ def appended(start: int, stop: int) -> pd.DataFrame:
 
 def stream_figure(rows: pd.DataFrame) -> go.Figure:
     fig = go.Figure(
-        go.Scattergl(x=rows["x"].tolist(), y=rows["y"].tolist(), mode="markers",
+        go.Scatter(x=rows["x"].tolist(), y=rows["y"].tolist(), mode="markers",
                      marker={"size": 4, "color": figures.ACCENT, "opacity": 0.55})
     )
     fig = figures._style(fig, stream_title(len(rows)), height=300)
@@ -149,8 +141,6 @@ def stream_title(count: int) -> str:
 
 def _response_bytes(outputs: dict) -> int:
     """Bytes of a callback response body as Dash writes it ({"multi": true, "response": ...})."""
-    from dash._utils import to_json  # the serializer Dash itself uses for callback responses
-
     return len(to_json({"multi": True, "response": outputs}).encode())
 
 
@@ -159,8 +149,6 @@ def reference_sizes(prefix: str, batch: int = 1_000, upto: int = 10_000) -> dict
     """What one "Append rows" response weighs in each mode, for a click that brings the rows on
     screen to 1,000, 2,000 … upto — computed by the server with Dash's own serializer, so the page
     can show the comparison before any click. Deterministic (a fixed stream): computed once."""
-    from dash import Patch
-
     sizes: dict = {"rows": [], "patch": [], "full": [], "batch": batch}
     for total in range(batch, upto + 1, batch):
         new = appended(total - batch, total)

@@ -49,23 +49,39 @@ def empty(message: str = "No data yet", height: int = 300, font_size: int = 14) 
     return _style(fig, "", height)
 
 
-# Up to this many points a chart draws SVG, past it WebGL. SVG renders at once everywhere; WebGL is
-# faster for big clouds but a browser without a GPU (headless, some projectors' PCs) shows an error
-# instead, after seconds of trying — which delayed the pages' first paint by many seconds.
-WEBGL_FROM = 10_000
+# The config of every chart on the strategy pages: no modebar (its buttons were built for every chart on
+# arrival, and nothing on these pages needs them). Redraws at an unchanged size are skipped by
+# assets/plotly-same-size.js.
+GRAPH_CONFIG = {"displayModeBar": False}
 
 
-def _scatter(points: int):
-    return go.Scattergl if points > WEBGL_FROM else go.Scatter
+# Every chart draws SVG: the site serves plotly.js's cartesian bundle (assets/plotly-cartesian-*.min.js,
+# a third of the full bundle's size and start-up time), which has no WebGL traces. WebGL would help
+# only past tens of thousands of points, and a browser without a GPU (headless, some projectors' PCs)
+# shows an error instead. A cloud larger than DRAWN_AT_MOST is drawn as an evenly spaced sample, and
+# the title says so; the numbers in titles and tables always count every row.
+DRAWN_AT_MOST = 10_000
+
+
+def _drawn(frame: pd.DataFrame) -> pd.DataFrame:
+    if len(frame) <= DRAWN_AT_MOST:
+        return frame
+    step = -(-len(frame) // DRAWN_AT_MOST)  # ceil: at most DRAWN_AT_MOST rows, spread over the whole frame
+    return frame.iloc[::step]
+
+
+def _sampled(total: int, drawn: int) -> str:
+    return "" if drawn == total else f" ({drawn:,} drawn: 1 in {-(-total // drawn)})"
 
 
 def fruit_scatter(cleaned: pd.DataFrame, fruit: str) -> go.Figure:
     """Every point of one fruit: the consumer that needs the full frame."""
     part = cleaned[cleaned["fruit"] == fruit]
+    shown = _drawn(part)
     fig = go.Figure(
-        _scatter(len(part))(x=part["x"], y=part["y"], mode="markers", marker={"size": 4, "color": COLORS.get(fruit, ACCENT), "opacity": 0.6})
+        go.Scatter(x=shown["x"], y=shown["y"], mode="markers", marker={"size": 4, "color": COLORS.get(fruit, ACCENT), "opacity": 0.6})
     )
-    return _style(fig, f"{fruit} — {len(part):,} points")
+    return _style(fig, f"{fruit} — {len(part):,} points{_sampled(len(part), len(shown))}")
 
 
 def fruit_line(points: pd.DataFrame, fruit: str) -> go.Figure:
@@ -82,17 +98,22 @@ def summary_bars(table: pd.DataFrame) -> go.Figure:
 def cache_graph(kind: str, cleaned: pd.DataFrame) -> go.Figure:
     """The four views of seed 004 (scatter, line, histogram2d, histogram2dcontour)."""
     x, y = cleaned["x"], cleaned["y"]
+    title = f"{kind} — {len(cleaned):,} rows"
+    if kind in ("scatter", "line"):
+        line = cleaned.assign(y=y.rolling(50, min_periods=1).mean()) if kind == "line" else cleaned
+        shown = _drawn(line)  # the rolling mean is taken over every row, then sampled for drawing
+        title += _sampled(len(cleaned), len(shown))
     if kind == "scatter":
-        trace = _scatter(len(x))(x=x, y=y, mode="markers", marker={"size": 3, "color": ACCENT, "opacity": 0.5})
+        trace = go.Scatter(x=shown["x"], y=shown["y"], mode="markers", marker={"size": 3, "color": ACCENT, "opacity": 0.5})
     elif kind == "line":
-        trace = _scatter(len(x))(x=x, y=y.rolling(50, min_periods=1).mean(), mode="lines", line={"color": ACCENT})
+        trace = go.Scatter(x=shown["x"], y=shown["y"], mode="lines", line={"color": ACCENT})
     elif kind == "histogram2d":
         trace = go.Histogram2d(x=x, y=y, colorscale="Blues", nbinsx=40, nbinsy=40, showscale=False)
     elif kind == "histogram2dcontour":
         trace = go.Histogram2dContour(x=x, y=y, colorscale="Blues", showscale=False)
     else:
         raise ValueError(f"unknown graph kind {kind!r}")
-    fig = _style(go.Figure(trace), f"{kind} — {len(cleaned):,} rows", height=260)
+    fig = _style(go.Figure(trace), title, height=260)
     fig.update_xaxes(title={"text": "x", "standoff": 4})
     fig.update_yaxes(title={"text": CACHE_Y_TITLES.get(kind, "y"), "standoff": 4})
     return fig

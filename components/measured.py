@@ -16,9 +16,9 @@ from pathlib import Path
 
 from dash import html
 
+import reports
 import stores
-from bench import report as reports
-from components import bench_job
+from runtime import bench_runs
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def load(lab=None) -> Measured | None:
         log.warning("reference benchmark run not readable: %s", exc)
         reference = None
     try:
-        latest = bench_job.latest(lab or stores.current())
+        latest = bench_runs.latest(lab or stores.current())
     except stores.StoreError as exc:  # the catalogue still renders the reference run
         log.warning("latest benchmark run not readable: %s", exc)
         latest = None

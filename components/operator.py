@@ -17,6 +17,7 @@ import hmac
 import secrets
 from urllib.parse import urlencode
 
+import dash
 import flask
 
 import stores
@@ -47,8 +48,6 @@ def _request_cookies() -> dict:
     server-side from the request that started it."""
     if flask.has_request_context():
         return flask.request.cookies
-    import dash
-
     try:
         return dash.callback_context.cookies or {}
     except Exception:  # noqa: BLE001 - outside any callback there is no visitor at all
@@ -86,8 +85,6 @@ def ensure_token(settings, url: str):
 
 
 def install(server: flask.Flask, lab: stores.Lab) -> None:
-    from components import bench_job  # its pass header caps the compute delay of its own requests
-
     @server.before_request
     def _operator_link():
         if flask.request.method != "GET" or QUERY not in flask.request.args:
@@ -99,14 +96,6 @@ def install(server: flask.Flask, lab: stores.Lab) -> None:
             response.set_cookie(OPERATOR_COOKIE, cookie_value(token), max_age=COOKIE_DAYS * 86400, httponly=True,
                                 samesite="Strict", secure=flask.request.is_secure, path="/")
         return response
-
-    @server.before_request
-    def _bench_pass():
-        bench_job.apply_pass(flask.request.headers.get(bench_job.PASS_HEADER), lab)
-
-    @server.teardown_request
-    def _bench_pass_end(_exc):
-        bench_job.clear_pass()
 
     @server.after_request
     def _visitor_cookie(response):

@@ -13,20 +13,13 @@ from dash import dcc, html
 import stores
 import workload
 from components import figures
+from reports.fmt import human_bytes as human  # the one byte formatter (components/quota.py imports it from here)
 from stores import codec
 from stores.codec import BadPayload
 
 # The three fruits the seed's consumers draw (seed 000, example 2: df_1, df_2, df_3).
 SHOWN_FRUITS = ("apples", "oranges", "figs")
 FRAME_COLUMNS = ("fruit", "x", "y", "amount", "revenue")
-
-
-def human(n: int | float) -> str:
-    if n < 1024:
-        return f"{int(n)} B"
-    if n < 1024 * 1024:
-        return f"{n / 1024:.1f} KB"
-    return f"{n / 1024 / 1024:.2f} MB"
 
 
 def json_bytes(text: str) -> int:

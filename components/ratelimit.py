@@ -118,7 +118,7 @@ class Limiter:
         return (request.remote_addr or "unknown")[:64]
 
     def check(self, body: dict, callback: dict) -> str | None:
-        # The benchmark page's own job (a signed pass, components/bench_job.py): all its sessions share
+        # The benchmark page's own job (a signed pass, runtime/bench_pass.py): all its sessions share
         # loopback, and it is bounded where it starts (one run site-wide, within the visitor's limits).
         if not self.enabled or g.get("statelab_bench"):
             return None

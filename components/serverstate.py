@@ -73,6 +73,8 @@ def session_data(lab: stores.Lab, slug: str) -> SessionData:
         ttl=SESSION_TTL,
         threshold=lab.settings.session_threshold,
         on_evict=lambda n: lab.count("evict", slug, n),
+        max_bytes=stores.budget.bound(lab.settings, "session-cache"),
+        bound_text=stores.budget.describe(lab.settings, "session-cache"),
     )
 
 
@@ -83,6 +85,8 @@ def session_files(lab: stores.Lab) -> SessionFiles:
         lab.check_session,
         max_age=SESSION_TTL,
         max_files=lab.settings.session_threshold,
+        max_bytes=stores.budget.bound(lab.settings, "session-files"),
+        bound_text=stores.budget.describe(lab.settings, "session-files"),
     )
 
 
@@ -171,7 +175,7 @@ def consumers(ids, table_title: str, empty: str, fruit: str) -> dbc.Row:
     graph = dbc.Card(
         [
             dbc.CardHeader(dbc.RadioItems(id=ids("fruit"), options=list(workload.FRUITS), value=fruit, inline=True)),
-            dcc.Graph(id=ids("graph"), figure=figures.empty(empty), config={"displaylogo": False}),
+            dcc.Graph(id=ids("graph"), figure=figures.empty(empty), config=figures.GRAPH_CONFIG),
         ],
         className="lab-card mb-3",
     )

@@ -176,7 +176,7 @@ def layout(**_query):
                     dcc.Graph(
                         id=ids("ex5-graph"),
                         figure=figures.progress_figure(0, jobs.DEFAULT_STEPS),
-                        config={"displayModeBar": False},
+                        config=figures.GRAPH_CONFIG,
                         className="bg-graph",
                     ),
                     _note(5),

@@ -4,11 +4,12 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
+import reports as report
 import stores
-from bench import report
-from components import bench_job, bench_probe, bench_view, operator
+from components import bench_view, operator
 from components.ids import Ids
 from components.strategy import strategies
+from runtime import bench_job, bench_pass, bench_probe, bench_runs
 from stores import telemetry
 
 dash.register_page(__name__, path="/benchmark", name="Benchmark", title="Benchmark · Dash State Lab", order=200, tool=True)
@@ -26,8 +27,8 @@ def choices() -> list[dict]:
 
 def shown_run(lab, is_op: bool) -> tuple[dict | None, str]:
     """What this browser is shown: its own latest run (a visitor's), else the site's run."""
-    own = None if is_op else bench_job.mine(lab)
-    return (own, "mine") if own else (bench_job.latest(lab), "site")
+    own = None if is_op else bench_runs.mine(lab, operator.visitor_id(lab=lab))
+    return (own, "mine") if own else (bench_runs.latest(lab), "site")
 
 
 def report_block(result: dict | None, whose: str) -> html.Div:
@@ -93,7 +94,7 @@ def layout(**_query):
                         "browsers at once and sends exactly the callback requests a browser sends, then reports latency, bytes "
                         "each way, which workers answered, how often the expensive step ran, stale reads and cross-session "
                         "leaks. The same harness runs from the command line: python -m bench --out DIR. Runs from this page "
-                        f"use the command line's compute delay ({bench_job.page_delay(lab):g} s per expensive step) where "
+                        f"use the command line's compute delay ({bench_pass.page_delay(lab):g} s per expensive step) where "
                         f"the strategy pages use {lab.settings.compute_delay:g} s, so both measure the same thing.",
                         className="lead lab-lead",
                     ),
@@ -158,7 +159,8 @@ def run_benchmark(set_progress, wanted):
         set_progress(list(bench_view.progress_update(*value)))
 
     try:
-        result = bench_job.run(lab, wanted, [c["value"] for c in choices()], progress)
+        is_op = operator.is_operator(lab=lab)  # the cookies Dash captured with the job, re-read where it runs
+        result = bench_job.run(lab, wanted, [c["value"] for c in choices()], operator.visitor_id(lab=lab), is_op, progress)
     except (bench_job.JobRefused, stores.StoreError, report.ReportError) as exc:
         return no_update, dbc.Alert(f"The benchmark did not run: {exc}", color="danger", className="py-2 mb-0")
     errors = sum(r.get("errors") or 0 for r in result["results"])

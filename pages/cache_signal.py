@@ -95,7 +95,7 @@ def _graph_card(kind):
         dbc.Card(
             dcc.Loading(
                 dcc.Graph(
-                    id=ids(f"graph-{kind}"), figure=figures.empty("waiting for the signal", 260), config={"displaylogo": False}
+                    id=ids(f"graph-{kind}"), figure=figures.empty("waiting for the signal", 260), config=figures.GRAPH_CONFIG
                 ),
                 delay_show=300,
             ),

@@ -111,13 +111,13 @@ def layout(**_query):
                     [
                         dbc.Col(
                             dcc.Graph(
-                                id=ids("bars"), figure=figures.empty("Load data first", 260), config={"displayModeBar": False}
+                                id=ids("bars"), figure=figures.empty("Load data first", 260), config=figures.GRAPH_CONFIG
                             ),
                             md=6,
                         ),
                         dbc.Col(
                             dcc.Graph(
-                                id=ids("trend"), figure=figures.empty("Load data first", 260), config={"displayModeBar": False}
+                                id=ids("trend"), figure=figures.empty("Load data first", 260), config=figures.GRAPH_CONFIG
                             ),
                             md=6,
                         ),
@@ -133,7 +133,7 @@ def layout(**_query):
                             dcc.Graph(
                                 id=ids("scaling-chart"),
                                 figure=figures.empty("Load a few sizes (or measure every size)", 260),
-                                config={"displayModeBar": False},
+                                config=figures.GRAPH_CONFIG,
                             ),
                             md=5,
                         ),

@@ -41,7 +41,7 @@ instruments.register_counters(SLUG, ("compute",))  # no cache on this page
 
 def graph(name: str) -> dbc.Col:
     return dbc.Col(
-        dcc.Graph(id=ids(name), figure=figures.empty("waiting for the producer…"), config={"displayModeBar": False}), md=6
+        dcc.Graph(id=ids(name), figure=figures.empty("waiting for the producer…"), config=figures.GRAPH_CONFIG), md=6
     )
 
 

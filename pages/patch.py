@@ -108,13 +108,13 @@ def layout(**_query):
                 dbc.Row(
                     [
                         dbc.Col(
-                            dcc.Graph(id=ids("graph"), figure=beyond.stream_figure(EMPTY), config={"displayModeBar": False}), md=6
+                            dcc.Graph(id=ids("graph"), figure=beyond.stream_figure(EMPTY), config=figures.GRAPH_CONFIG), md=6
                         ),
                         dbc.Col(
                             dcc.Graph(
                                 id=ids("bytes"),
                                 figure=figures.empty("Click “Append rows” in both modes", 300),
-                                config={"displayModeBar": False},
+                                config=figures.GRAPH_CONFIG,
                             ),
                             md=6,
                         ),

@@ -40,7 +40,7 @@ ROWS = (1_000, 10_000, 100_000, beyond.BIG_ROWS)
 
 
 def _stats(lab):
-    s = serverside.for_lab(lab).stats()
+    s = serverside.for_lab(lab, META["slug"]).stats()
     rate = "—" if s["memory_hit_rate"] is None else f"{s['memory_hit_rate']:.0%}"
     return [
         ("bytes held", f"{beyond.human_bytes(s['bytes_held'])} / {beyond.human_bytes(s['max_bytes'])}"),
@@ -109,7 +109,7 @@ def layout(**_query):
                                 dcc.Graph(
                                     id=ids("density"),
                                     figure=figures.empty("Waiting for a key", 280),
-                                    config={"displayModeBar": False},
+                                    config=figures.GRAPH_CONFIG,
                                 ),
                                 delay_show=300,
                             ),
@@ -120,7 +120,7 @@ def layout(**_query):
                                 dcc.Graph(
                                     id=ids("trend"),
                                     figure=figures.empty("Waiting for a key", 280),
-                                    config={"displayModeBar": False},
+                                    config=figures.GRAPH_CONFIG,
                                 ),
                                 delay_show=300,
                             ),
@@ -165,7 +165,7 @@ def layout(**_query):
 )
 def produce(rows, region, _forget, session_id, key):
     lab = stores.current()
-    svs = serverside.for_lab(lab)
+    svs = serverside.for_lab(lab, META["slug"])
     try:
         if ctx.triggered_id == ids("forget") and key:
             svs.forget(key)
@@ -175,7 +175,10 @@ def produce(rows, region, _forget, session_id, key):
                 color="info",
                 className="py-2 mb-0",
             )
-        made = svs.produce(session_id, choices.rows(rows, ROWS), choices.region(region))  # only what the page offers
+        rows, region = choices.rows(rows, ROWS), choices.region(region)  # only what the page offers
+        # The page names the content (bump v1 when the expensive step changes) and hands its compute down.
+        made = svs.produce(session_id, f"v1.{rows}.{region}",
+                           lambda: workload.expensive_step(rows, region, delay=lab.settings.compute_delay))
     except InvalidSessionId as exc:
         return None, dbc.Alert(
             f"Rejected session id: {exc}. Reload the page for a new session.", color="danger", className="mb-0"
@@ -218,7 +221,7 @@ clientside_callback(
 def _open(key):
     """The entry behind a key, or the message to show instead."""
     try:
-        return serverside.for_lab(stores.current()).open(key), None
+        return serverside.for_lab(stores.current(), META["slug"]).open(key), None
     except serverside.KeyRejected as exc:
         return None, f"Unknown key: {exc}"
     except serverside.EntryExpired as exc:
@@ -240,7 +243,7 @@ def _consume(key, name, build):
     if len(name) > 1 and name[1] not in workload.FRUITS:
         return None, f"Unknown fruit: {str(name[1])[:40]!r} is not one of {', '.join(workload.FRUITS)}"
     try:
-        return serverside.for_lab(stores.current()).view(entry, name, build), None
+        return serverside.for_lab(stores.current(), META["slug"]).view(entry, name, build), None
     except serverside.EntryExpired as exc:
         return None, f"Expired key: {exc}"
     except stores.SingleFlightError as exc:

@@ -13,8 +13,13 @@ attack, then while each attack runs:
   flood     20 clients POSTing callbacks as fast as they can, accepted and rejected ones alternating
   jobs      50 background-job starts (example 1, largest rows offered) in 10 s, each from its own page load
 
-and after each the growth of the data directory (bytes) and of Redis' used_memory. Every attack is
-bounded in time and requests, talks only to the site it started on 127.0.0.1, and stops by itself.
+and after each the growth of the data directory (bytes) and of Redis' used_memory. Each measurement
+is made --repeat times (default 3; the attacks take turns, so a slow minute of the machine does not
+land on one attack) and the table gives the medians. Every request a page would send (the visitor's
+no-op, the synchronous demo, the job starts, the flood's accepted half) goes through the project's
+headless renderer (bench.dashclient): each attacker opens the page and clicks, so the bodies are the
+page's own; only the flood's deliberately malformed half is written by hand. Every attack is bounded
+in time and requests, talks only to the site it started on 127.0.0.1, and stops by itself.
 Writes attacks.json and prints the table (also attacks.md).
 """
 
@@ -24,9 +29,11 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import selectors
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,49 +41,57 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
+import redis
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench.dashclient import Browser, Graph, Page
+from config import load_settings
+from serve import Site, free_port, stop
 
-from config import load_settings  # noqa: E402
-from serve import Site, free_port, stop  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 CALLBACK = "/_dash-update-component"
+NOOP_PAGE, NOOP = "/benchmark", "baseline-noop__"
+JOBS_PAGE, JOBS = "/background", "background__"
 
 
 # --- the normal visitor -----------------------------------------------------------------------
 
 
-def noop_body(n_clicks: int) -> dict:
-    return {
-        "output": "baseline-noop__pong.children",
-        "outputs": {"id": "baseline-noop__pong", "property": "children"},
-        "inputs": [{"id": "baseline-noop__ping", "property": "n_clicks", "value": n_clicks}],
-        "changedPropIds": ["baseline-noop__ping.n_clicks"],
-        "state": [],
-    }
+def open_page(url: str, path: str, outputs: tuple[str, ...], timeout: float = 60.0, graph: Graph | None = None) -> Page:
+    """A visitor's tab on `path`, firing only the callbacks whose output starts with one of `outputs`
+    (the other panels of the page are not what is measured)."""
+    page = Page(Browser(url, timeout=timeout), path, scope=lambda cb: cb.output.lstrip(".").startswith(outputs), graph=graph)
+    page.open()
+    return page
+
+
+def click(page: Page, ident: str, n_clicks: int) -> tuple[str, float, str]:
+    """Click `ident` as the renderer would: (status of its first request, ms, error or "")."""
+    interaction = page.set_props([(ident, "n_clicks", n_clicks)])
+    first = interaction.calls[0] if interaction.calls else None
+    status = str(first.status) if first else "none"
+    errors = interaction.all_errors
+    return status, interaction.ms, errors[0] if errors else ""
 
 
 def measure_noop(url: str, seconds: float, until: threading.Event | None = None, timeout: float = 60.0) -> dict:
-    """Sequential no-op callbacks for `seconds` (or until `until` is set): latencies in ms, and failures."""
+    """A visitor clicking the no-op for `seconds` (or until `until` is set): latencies in ms, and failures."""
     latencies, failures = [], []
+    page = open_page(url, NOOP_PAGE, (NOOP,), timeout)
     deadline = time.monotonic() + seconds
     n = 0
     while time.monotonic() < deadline and not (until is not None and until.is_set()):
         n += 1
-        started = time.perf_counter()
-        try:
-            response = requests.post(url + CALLBACK, json=noop_body(n), timeout=timeout)
-            ok = response.status_code == 200 and f"pong {n}" in response.text
-            if not ok:
-                failures.append(f"HTTP {response.status_code}: {response.text[:100]}")
-        except requests.RequestException as exc:
-            failures.append(type(exc).__name__)
-        latencies.append((time.perf_counter() - started) * 1000)
+        status, ms, error = click(page, NOOP + "ping", n)
+        if error or page.get(NOOP + "pong", "children") != f"pong {n}":
+            failures.append(f"HTTP {status}: {error[:100]}" if error else f"HTTP {status}: no pong {n}")
+        latencies.append(ms)
         # A visitor clicking, not a flood of our own: 5 a second stays inside the per-address rate
         # limit (150 per 10 s), which on loopback the visitor shares with the attacker.
         time.sleep(0.2)
+    page.browser.close()
     return {"latencies_ms": latencies, "failures": failures}
 
 
@@ -176,36 +191,6 @@ class SlowClients:
 # --- the other attacks --------------------------------------------------------------------------
 
 
-def page_token(secret: str) -> str:
-    """What a page load of /background hands the browser: a job token this server signed."""
-    from stores import sessions
-
-    return sessions.mint(secret.encode())
-
-
-def sync_body(token: str, rows: int, n_clicks: int = 1) -> dict:
-    return {
-        "output": "background__sync-result.children",
-        "outputs": {"id": "background__sync-result", "property": "children"},
-        "inputs": [{"id": "background__sync-run", "property": "n_clicks", "value": n_clicks}],
-        "changedPropIds": ["background__sync-run.n_clicks"],
-        "state": [{"id": "background__rows", "property": "value", "value": rows},
-                  {"id": "background__token", "property": "data", "value": token}],
-    }
-
-
-def job_body(token: str, rows: int, steps: int, n_clicks: int = 1) -> dict:
-    return {
-        "output": "background__ex1-result.children",
-        "outputs": {"id": "background__ex1-result", "property": "children"},
-        "inputs": [{"id": "background__ex1-run", "property": "n_clicks", "value": n_clicks}],
-        "changedPropIds": ["background__ex1-run.n_clicks"],
-        "state": [{"id": "background__rows", "property": "value", "value": rows},
-                  {"id": "background__steps", "property": "value", "value": steps},
-                  {"id": "background__token", "property": "data", "value": token}],
-    }
-
-
 def rejected_body(i: int) -> dict:
     return {"output": f"nothing-{i}.children", "outputs": {"id": f"nothing-{i}", "property": "children"},
             "inputs": [], "changedPropIds": [], "state": []}
@@ -223,8 +208,6 @@ def tree_size(path: Path) -> int:
 
 
 def process_count(site: Site) -> int:
-    import psutil
-
     try:
         return len(psutil.Process(site.web.pid).children(recursive=True))
     except psutil.Error:
@@ -239,8 +222,6 @@ class Attacks:
     def redis_memory(self) -> int | None:
         if not self.redis_url:
             return None
-        import redis
-
         return int(redis.Redis.from_url(self.redis_url).info("memory")["used_memory"])
 
     def run(self, name: str, attack) -> dict:
@@ -294,19 +275,20 @@ class Attacks:
         return {"connections_opened": clients.opened, "dropped_by_server": clients.dropped}
 
     def sync(self, done):
-        import workload
+        statuses, errors, texts = [], [], []
+        timeout = self.site.settings.worker_timeout + 60
 
-        statuses, texts = [], []
-        secret = self.site.settings.secret
-
-        def post(i):
+        def post(i):  # four visitors, each with the page open, press the synchronous demo's button at once
             try:
-                response = requests.post(self.url + CALLBACK, json=sync_body(page_token(secret), workload.DEFAULT_ROWS, 1),
-                                         timeout=self.site.settings.worker_timeout + 60)
-                statuses.append(response.status_code)
-                texts.append(response.text)
-            except requests.RequestException as exc:
+                page = open_page(self.url, JOBS_PAGE, (JOBS + "sync-result",), timeout)
+            except Exception as exc:  # a page that did not load is the attack's outcome, not ours to raise
                 statuses.append(type(exc).__name__)
+                return
+            status, _ms, error = click(page, JOBS + "sync-run", 1)
+            statuses.append(status)
+            errors.append(error)
+            texts.append(json.dumps(page.get(JOBS + "sync-result", "children")))
+            page.browser.close()
 
         threads = [threading.Thread(target=post, args=(i,), daemon=True) for i in range(4)]
         for thread in threads:
@@ -322,16 +304,25 @@ class Attacks:
         deadline = time.monotonic() + self.seconds
 
         def client(c):
-            session, i = requests.Session(), 0
+            try:
+                page = open_page(self.url, NOOP_PAGE, (NOOP,), 30)
+            except Exception as exc:  # refused at the door (429 on the page load) counts as an answer
+                with lock:
+                    counts[type(exc).__name__] = counts.get(type(exc).__name__, 0) + 1
+                return
+            i = 0
             while time.monotonic() < deadline:
                 i += 1
-                body = noop_body(10_000 + i) if i % 2 else rejected_body(i)
-                try:
-                    status = str(session.post(self.url + CALLBACK, json=body, timeout=30).status_code)
-                except requests.RequestException as exc:
-                    status = type(exc).__name__
+                if i % 2:  # accepted: the page's own no-op request
+                    status = click(page, NOOP + "ping", 10_000 + i)[0]
+                else:  # rejected: an output no page has, written by hand on purpose
+                    try:
+                        status = str(page.browser.http.post(self.url + CALLBACK, json=rejected_body(i), timeout=30).status_code)
+                    except requests.RequestException as exc:
+                        status = type(exc).__name__
                 with lock:
                     counts[status] = counts.get(status, 0) + 1
+            page.browser.close()
 
         threads = [threading.Thread(target=client, args=(c,), daemon=True) for c in range(20)]
         for thread in threads:
@@ -342,22 +333,38 @@ class Attacks:
         return {"requests": sum(counts.values()), "by_status": counts}
 
     def jobs(self, done):
-        import workload
-
+        """50 visitors, one every 0.2 s, each loading the page and starting example 1 at its largest row count;
+        an admitted job is polled by its visitor as the renderer would, until its result."""
         counts: dict[str, int] = {}
-        rows, secret = max(workload.ROW_CHOICES), self.site.settings.secret
+        reasons: set[str] = set()
+        lock = threading.Lock()
+        graph = open_page(self.url, JOBS_PAGE, (JOBS + "ex1-result",)).graph  # one GET of the graph for all
+
+        def start(i):
+            try:
+                page = open_page(self.url, JOBS_PAGE, (JOBS + "ex1-result",), 120, graph=graph)
+                rows = max(option["value"] for option in page.get(JOBS + "rows", "options"))
+                page.set_props([(JOBS + "rows", "value", rows)])
+                status, _ms, error = click(page, JOBS + "ex1-run", 1)
+                page.browser.close()
+            except Exception as exc:  # e.g. the page load refused by the rate limit: counted, not raised
+                status, error = type(exc).__name__, str(exc)
+            with lock:
+                counts[status] = counts.get(status, 0) + 1
+                if error:
+                    reasons.add(re.sub(r"\d+ s\b", "N s", error.split(": ", 1)[-1])[:120])
+
         started = time.monotonic()
+        threads = []
         for i in range(50):
             time.sleep(max(0.0, started + i * 0.2 - time.monotonic()))
-            try:
-                response = requests.post(self.url + CALLBACK, json=job_body(page_token(secret), rows, 4), timeout=30)
-                status = str(response.status_code)
-            except requests.RequestException as exc:
-                status = type(exc).__name__
-            counts[status] = counts.get(status, 0) + 1
+            threads.append(threading.Thread(target=start, args=(i,), daemon=True))
+            threads[-1].start()
+        for thread in threads:
+            thread.join(max(1.0, self.seconds + 60 - (time.monotonic() - started)))
         time.sleep(max(0.0, self.seconds - (time.monotonic() - started)))  # the jobs run on meanwhile
         done.set()
-        return {"starts": 50, "by_status": counts}
+        return {"starts": 50, "by_status": counts, "refused_with": sorted(reasons)[:4]}
 
 
 def _round(value):
@@ -372,8 +379,6 @@ def start_redis(directory: Path) -> tuple[subprocess.Popen, str]:
         ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
          "--dir", str(directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
-    import redis
-
     client = redis.Redis(port=port, socket_connect_timeout=0.5)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -386,14 +391,39 @@ def start_redis(directory: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit("the private redis-server did not answer within 20 s")
 
 
+MEDIAN_FIELDS = ("seconds", "noop_requests", "noop_failures", "noop_rate_limited", "noop_p50_ms", "noop_p95_ms",
+                 "noop_max_ms", "data_dir_growth_bytes", "redis_used_memory_growth_bytes", "peak_site_processes")
+
+
+def medians(runs: list[dict]) -> list[dict]:
+    """One row per attack, in the order first run: the median of each figure over its runs (all runs kept)."""
+    by_attack: dict[str, list[dict]] = {}
+    for run in runs:
+        by_attack.setdefault(run["attack"], []).append(run)
+    rows = []
+    for name, group in by_attack.items():
+        row = {"attack": name, "runs": len(group)}
+        for field in MEDIAN_FIELDS:
+            values = [r[field] for r in group if r[field] is not None]
+            row[field] = _round(statistics.median(values)) if values else None
+        row["each_run"] = group
+        rows.append(row)
+    return rows
+
+
+def _bytes(value) -> str:
+    return "–" if value is None else f"{value:,.0f} B"
+
+
 def table(rows: list[dict], mode: str) -> str:
-    lines = [f"| attack ({mode}) | no-op p50 ms | no-op p95 ms | failed (of which 429) / requests | data dir growth | "
+    runs = max((r["runs"] for r in rows), default=1)
+    lines = [f"Medians of {runs} run(s) per attack.", "",
+             f"| attack ({mode}) | no-op p50 ms | no-op p95 ms | failed (of which 429) / requests | data dir growth | "
              "Redis memory growth | peak site processes |", "|---|---|---|---|---|---|---|"]
     for r in rows:
-        redis_growth = "–" if r["redis_used_memory_growth_bytes"] is None else f"{r['redis_used_memory_growth_bytes']:,} B"
-        lines.append(f"| {r['attack']} | {r['noop_p50_ms']} | {r['noop_p95_ms']} | {r['noop_failures']} "
-                     f"({r['noop_rate_limited']}) / {r['noop_requests']} | {r['data_dir_growth_bytes']:,} B | "
-                     f"{redis_growth} | {r['peak_site_processes']} |")
+        lines.append(f"| {r['attack']} | {r['noop_p50_ms']} | {r['noop_p95_ms']} | {r['noop_failures']:g} "
+                     f"({r['noop_rate_limited']:g}) / {r['noop_requests']:g} | {_bytes(r['data_dir_growth_bytes'])} | "
+                     f"{_bytes(r['redis_used_memory_growth_bytes'])} | {r['peak_site_processes']:g} |")
     return "\n".join(lines)
 
 
@@ -403,6 +433,8 @@ def main(argv=None) -> int:
     parser.add_argument("--redis", action="store_true", help="Redis mode: start a private redis-server and a Celery worker")
     parser.add_argument("--seconds", type=float, default=30.0, help="how long the idle and flood attacks last (default 30)")
     parser.add_argument("--only", default="none,idle,sync,flood,jobs", help="comma-separated attacks to run")
+    parser.add_argument("--log-dir", help="keep the site's logs here (default: removed with the temporary data)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each measurement; the table gives medians (default 3)")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -412,15 +444,20 @@ def main(argv=None) -> int:
         if args.redis:
             redis_process, redis_url = start_redis(tmp)
         settings = load_settings(env={}, data_dir=tmp / "data").replace(secret=os.urandom(16).hex(), redis_url=redis_url)
-        with Site(settings, workers=4, log_dir=tmp / "logs") as site:
+        with Site(settings, workers=4, log_dir=Path(args.log_dir) if args.log_dir else tmp / "logs") as site:
             print(f"site on {site.url} ({settings.mode}); attacks: {args.only}", flush=True)
             attacks = Attacks(site, args.seconds, redis_url)
-            rows = [attacks.run(name, getattr(attacks, name)) for name in args.only.split(",")]
+            runs = []
+            for turn in range(max(1, args.repeat)):  # the attacks take turns: drift of the machine is spread over all
+                print(f"run {turn + 1} of {max(1, args.repeat)}", flush=True)
+                runs += [attacks.run(name, getattr(attacks, name)) for name in args.only.split(",")]
+            rows = medians(runs)
     finally:
         stop(redis_process, 5)
         shutil.rmtree(tmp, ignore_errors=True)
     mode = "redis" if args.redis else "embedded"
-    report = {"mode": mode, "workers": 4, "seconds": args.seconds, "cpus": os.cpu_count(), "results": rows}
+    report = {"mode": mode, "workers": 4, "seconds": args.seconds, "cpus": os.cpu_count(), "repeat": args.repeat,
+              "results": rows}
     (out / "attacks.json").write_text(json.dumps(report, indent=2))
     text = table(rows, mode)
     (out / "attacks.md").write_text(text + "\n")

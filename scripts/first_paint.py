@@ -6,9 +6,9 @@ delay) in a temporary data directory, warms each page once (its values computed 
 a site someone has already visited), then opens it N times, each in a new browser context (a new
 visitor: no cookies, no browser storage).
 
-    python3 scripts/first_paint.py                # every page, 5 visits each
-    python3 scripts/first_paint.py --runs 3 --pages hidden-div,cache-signal
-    python3 scripts/first_paint.py --url http://127.0.0.1:8050   # a site that is already running
+    python3 -m scripts.first_paint                # every page, 5 visits each
+    python3 -m scripts.first_paint --runs 3 --pages hidden-div,cache-signal
+    python3 -m scripts.first_paint --url http://127.0.0.1:8050   # a site that is already running
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from playwright.sync_api import sync_playwright
+
+from config import load_settings
+from serve import Site
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-sync", "--no-first-run"]
@@ -75,8 +77,6 @@ def visit(browser, url: str, predicate: str, timeout: float) -> float | None:
 
 
 def measure(base: str, paths: list[str], runs: int, timeout: float) -> dict[str, list[float | None]]:
-    from playwright.sync_api import sync_playwright
-
     results = {}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -126,9 +126,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.url:
         results = measure(args.url.rstrip("/"), paths, args.runs, args.timeout)
     else:
-        from config import load_settings
-        from serve import Site
-
         with tempfile.TemporaryDirectory(prefix="first-paint-") as data_dir:
             site = Site(load_settings(env={}, data_dir=Path(data_dir)), workers=4, celery=False).start()
             try:

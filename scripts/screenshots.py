@@ -1,4 +1,4 @@
-"""python scripts/screenshots.py [--url URL] [--out docs/screenshots]: a full-page PNG of every page.
+"""python3 -m scripts.screenshots [--url URL] [--out docs/screenshots]: a full-page PNG of every page.
 
 Starts its own site (gunicorn, 4 workers, embedded stores, a temporary data directory) unless
 --url is given, opens every page the navigation lists in headless Chromium at 390 px (a phone)
@@ -14,9 +14,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from playwright.sync_api import sync_playwright
 
-from scripts.sitepages import open_settled, page_paths, slug  # noqa: E402
+from config import load_settings
+from scripts.sitepages import open_settled, page_paths, slug
+from serve import Site
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
@@ -26,8 +28,6 @@ MAX_HEIGHT = 4000
 
 
 def shoot(url: str, out: Path, only: list[str] | None = None, chromium: str = CHROMIUM) -> list[Path]:
-    from playwright.sync_api import sync_playwright
-
     out.mkdir(parents=True, exist_ok=True)
     written = []
     with sync_playwright() as playwright:
@@ -66,9 +66,6 @@ def main(argv=None) -> int:
     if args.url:
         shoot(args.url.rstrip("/"), args.out, only, args.chromium)
         return 0
-    from config import load_settings
-    from serve import Site
-
     with tempfile.TemporaryDirectory(prefix="statelab-shots-") as data_dir:
         settings = load_settings(env={}, data_dir=Path(data_dir))
         with Site(settings, workers=4) as site:

@@ -3,8 +3,9 @@ settled, and axe-core. Shared by the layout and accessibility tests and scripts/
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
+
+from tests.support import wait_js
 
 ROOT = Path(__file__).resolve().parents[1]
 # Installed by scripts/test.sh (npm, into a git-ignored folder): the tests never download it.
@@ -35,13 +36,7 @@ def slug(path: str) -> str:
 
 
 def _wait_settled(page, timeout_ms: int) -> None:
-    # Polled with page.evaluate, not page.wait_for_function: that one evaluates a string, which the
-    # site's Content-Security-Policy (no 'unsafe-eval') refuses.
-    deadline = time.monotonic() + timeout_ms / 1000
-    while not page.evaluate(_SETTLED):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{page.url} did not settle within {timeout_ms / 1000:g} s")
-        time.sleep(0.05)
+    wait_js(page, _SETTLED, timeout=timeout_ms / 1000, message=f"{page.url} to settle")
 
 
 def settle(page, timeout_ms: int = 60_000) -> None:

@@ -10,7 +10,7 @@ import secrets
 
 from config import Settings
 
-from . import codec, sessions, telemetry
+from . import budget, codec, sessions, telemetry
 from .base import CorruptValue, LockTimeout, Store, StoreError, StoreUnavailable
 from .disk import DiskStore
 from .redisstore import RedisStore, redact
@@ -29,6 +29,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreUnavailable",
+    "budget",
     "codec",
     "configure",
     "current",
@@ -96,6 +97,7 @@ _current: Lab | None = None
 def configure(settings: Settings, store: Store | None = None) -> Lab:
     global _current
     _current = Lab(settings, store)
+    telemetry.set_cap(budget.telemetry_cap(settings))
     return _current
 
 

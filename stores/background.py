@@ -8,12 +8,18 @@ import threading
 import time
 from dataclasses import dataclass
 
+import diskcache
+import multiprocess
+import psutil
 import redis
-from celery import Celery
+from celery import Celery, states
+from celery.exceptions import BackendError
+from dash import CeleryManager, DiskcacheManager
+from kombu.exceptions import OperationalError
 
 from config import Settings
 
-from . import forkguard, joblimits
+from . import budget, current, forkguard, joblimits, sessions
 from .base import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -22,9 +28,6 @@ OWN_PID = "background:pid:"  # + pid -> its create time: the job processes this 
 
 
 def _task_queue_errors() -> tuple[type[Exception], ...]:
-    from celery.exceptions import BackendError
-    from kombu.exceptions import OperationalError
-
     return (OperationalError, BackendError, redis.ConnectionError, redis.TimeoutError)
 
 
@@ -108,17 +111,16 @@ def queue_state(settings: Settings, timeout: float = 0.5) -> QueueState | None:
 def make_manager(settings: Settings, celery_app: Celery):
     if settings.redis_url:
         return _settling_celery_manager()(celery_app, expire=RESULT_TTL)
-    import diskcache
-
     directory = settings.data_dir / "background"
     directory.mkdir(parents=True, exist_ok=True)
-    return _guarded_diskcache_manager()(diskcache.Cache(str(directory)), expire=RESULT_TTL)
+    # Job results and progress are held under the background share of STATELAB_MAX_DATA_BYTES:
+    # past it diskcache culls the least recently stored (a result nobody fetched for longest).
+    cache = diskcache.Cache(str(directory), size_limit=max(1, budget.bound(settings, "background")))
+    return _guarded_diskcache_manager()(cache, expire=RESULT_TTL)
 
 
 def _lab():
-    from stores import current  # the configured store layer of this process (set up by app.py)
-
-    return current()
+    return current()  # the configured store layer of this process (set up by app.py)
 
 
 def job_session(args) -> str:
@@ -126,8 +128,6 @@ def job_session(args) -> str:
 
     A token that looks like one but was not minted here is refused (nothing starts); a callback
     that carries none (the benchmark's job) is one anonymous session per callback."""
-    from . import sessions
-
     lab = _lab()
     values = args if isinstance(args, list | tuple) else list((args or {}).values())
     for value in values:
@@ -165,8 +165,6 @@ class _Reaper:
 
     @staticmethod
     def _run():
-        import multiprocess
-
         while multiprocess.active_children():  # joins every child that has exited
             time.sleep(0.5)
 
@@ -176,8 +174,6 @@ def own_job_process(job):
 
     The pid must be recorded in the store with the same start time: a pid the kernel has
     since given to another process is not ours."""
-    import psutil
-
     try:
         pid = int(job)
         raw = _lab().store.get(f"{OWN_PID}{pid}") if pid > 1 else None
@@ -192,9 +188,6 @@ def own_job_process(job):
 
 
 def _guarded_diskcache_manager():
-    import psutil
-    from dash import DiskcacheManager
-
     class GuardedDiskcacheManager(DiskcacheManager):
         """DiskcacheManager that bounds its jobs and only ever kills processes it started.
 
@@ -239,9 +232,6 @@ def _guarded_diskcache_manager():
 
 
 def _settling_celery_manager():
-    from celery import states
-    from dash import CeleryManager
-
     class SettlingCeleryManager(CeleryManager):
         """CeleryManager whose cancel also settles the task's state.
 

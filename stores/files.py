@@ -3,7 +3,9 @@
 The seed opens whatever file name the user typed. Here the name is built from the uuid of
 a session id the server minted and signed ("<uuid>.arrow"), the path is checked to be
 inside the root after resolving it, writes are atomic (temp file + os.replace), and old
-files are cleaned up on every write. Files live on this machine's disk only: workers on
+files are cleaned up on every write: past max_age, beyond the newest max_files, and the oldest
+others while the folder would pass max_bytes (the strategy's share of STATELAB_MAX_DATA_BYTES,
+stores/budget.py); a file larger than the whole bound is refused and not written. Files live on this machine's disk only: workers on
 one host share them, a second host would not see them.
 """
 
@@ -23,6 +25,7 @@ import pandas as pd
 
 from . import codec
 from .base import StoreError
+from .budget import OverBudget, mb
 
 SUFFIX = ".arrow"
 _OURS = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.arrow$")
@@ -52,11 +55,15 @@ class FileInfo:
 
 
 class SessionFiles:
-    def __init__(self, root: Path, check: Callable[[str], str], max_age: float = 3600.0, max_files: int = 200):
+    def __init__(self, root: Path, check: Callable[[str], str], max_age: float = 3600.0, max_files: int = 200,
+                 max_bytes: int | None = None, bound_text: str | None = None):
         if max_files < 1:
             raise ValueError("max_files must be at least 1")
         self.root = Path(root).resolve()
         self.check, self.max_age, self.max_files = check, max_age, max_files
+        self.max_bytes = max_bytes
+        # How the bound reads where it bites ("3.2 MB, session-files' share of ...").
+        self.bound_text = bound_text or (mb(max_bytes) if max_bytes is not None else "")
 
     def path_for(self, session_id) -> Path:
         """The file of a session id this server minted; InvalidSessionId for anything else."""
@@ -78,7 +85,13 @@ class SessionFiles:
         """Write this session's frame atomically (readers see the old file or the new, never half)."""
         path = self.path_for(session_id)
         data = codec.frame_to_arrow(frame)
+        if self.max_bytes is not None and len(data) > self.max_bytes:
+            raise OverBudget(
+                f"this file would be {mb(len(data))}, more than the folder's whole bound of {self.bound_text}: "
+                "not written. Pick fewer rows."
+            )
         self._mkdir()
+        self.cleanup(keep=path.name, incoming=len(data))  # room first: the folder never passes its bound
         try:
             fd, temp = tempfile.mkstemp(dir=self.root, prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX)
         except OSError as exc:
@@ -107,10 +120,10 @@ class SessionFiles:
     def read_frame(self, session_id) -> tuple[pd.DataFrame, FileInfo]:
         """This session's frame; FileMissing (with what to do) when there is none."""
         path = self.path_for(session_id)
-        missing = FileMissing(
-            "no file for this session: it was never saved, or it was cleaned up (files older than "
-            f"{self.max_age / 60:g} min, or beyond the newest {self.max_files}, are removed). Save again."
-        )
+        rules = f"files older than {self.max_age / 60:g} min, or beyond the newest {self.max_files}"
+        if self.max_bytes is not None:  # the bound first: it is what bites when many sessions save
+            rules = f"the oldest files go to keep the folder under {self.bound_text}; so do {rules}"
+        missing = FileMissing(f"no file for this session: it was never saved, or it was cleaned up ({rules}). Save again.")
         try:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         except FileNotFoundError:
@@ -150,8 +163,9 @@ class SessionFiles:
                     found.append(FileInfo(entry.name, st.st_size, st.st_mtime))
         return sorted(found, key=lambda f: f.modified, reverse=True)
 
-    def cleanup(self, keep: str | None = None, now: float | None = None) -> int:
-        """Remove expired files, files beyond the newest max_files, and abandoned temp files."""
+    def cleanup(self, keep: str | None = None, now: float | None = None, incoming: int = 0) -> int:
+        """Remove expired files, files beyond the newest max_files, the oldest others while the folder
+        (with `incoming` bytes about to replace `keep`) would pass max_bytes, and abandoned temp files."""
         now = time.time() if now is None else now
         removed = 0
         try:
@@ -173,6 +187,19 @@ class SessionFiles:
         room = self.max_files - (len(others) < len(kept))  # the kept file takes one place
         for info in others[max(room, 0) :]:
             removed += self._remove(info.name)
+        own = incoming or sum(f.bytes for f in kept if f.name == keep)
+        return removed + self._trim_bytes(others[: max(room, 0)], own)
+
+    def _trim_bytes(self, others: list[FileInfo], incoming: int) -> int:
+        """Remove the oldest of `others` (newest first) until they and `incoming` fit max_bytes."""
+        if self.max_bytes is None:
+            return 0
+        removed, held = 0, sum(f.bytes for f in others) + incoming
+        for info in reversed(others):
+            if held <= self.max_bytes:
+                break
+            removed += self._remove(info.name)
+            held -= info.bytes
         return removed
 
     def _remove(self, name: str) -> int:

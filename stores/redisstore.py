@@ -6,6 +6,10 @@ from collections.abc import Iterator
 from functools import wraps
 from urllib.parse import urlsplit
 
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
 from .base import Store, StoreUnavailable
 
 # Compare-and-act in one round trip, so a lock holder never deletes a lock that
@@ -25,8 +29,6 @@ def redact(url: str) -> str:
 def _guarded(method):
     @wraps(method)
     def call(self, *args, **kwargs):
-        import redis
-
         try:
             return method(self, *args, **kwargs)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
@@ -45,12 +47,6 @@ class RedisStore(Store):
     name = "redis"
 
     def __init__(self, url: str, timeout: float = 1.0, namespace: str = "statelab:"):
-        try:
-            import redis
-            from redis.backoff import NoBackoff
-            from redis.retry import Retry
-        except ImportError as exc:  # pragma: no cover - redis is a hard requirement
-            raise StoreUnavailable("REDIS_URL is set but the redis package is missing: pip install redis") from exc
         self.url = url
         self.timeout = timeout
         self.ns = namespace

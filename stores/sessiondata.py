@@ -3,8 +3,10 @@
 Each session's frame lives in the store as Arrow under "<prefix>:<uuid>:frame", with a
 small JSON record beside it (":meta": what was computed, when, by whom) and its last-use
 time (":used"). Every key expires after `ttl` seconds without use. When more than
-`threshold` sessions hold data, the least recently used *other* sessions are evicted —
-never the one being served. Only the uuid part of a validated session id names keys.
+`threshold` sessions hold data, or their bytes would pass `max_bytes` (the strategy's share of
+STATELAB_MAX_DATA_BYTES, stores/budget.py), the least recently used *other* sessions are evicted —
+never the one being served; a frame larger than the whole bound is refused (OverBudget) and not
+written. Only the uuid part of a validated session id names keys.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pandas as pd
 
 from . import codec
 from .base import Store
+from .budget import OverBudget, mb
 
 PARTS = ("frame", "meta", "used")
 
@@ -42,11 +45,16 @@ class SessionData:
         ttl: float = 3600.0,
         threshold: int = 20,
         on_evict: Callable[[int], None] | None = None,
+        max_bytes: int | None = None,
+        bound_text: str | None = None,
     ):
         if threshold < 1:
             raise ValueError("threshold must be at least 1 session")
         self.store, self.check, self.prefix = store, check, prefix
         self.ttl, self.threshold, self.on_evict = ttl, threshold, on_evict
+        self.max_bytes = max_bytes
+        # How the bound reads in a message ("3.2 MB, session-cache's share of ..."): where it bites, say which.
+        self.bound_text = bound_text or (mb(max_bytes) if max_bytes is not None else "")
 
     # Keys are built from the uuid of a session id that `check` accepted, never from raw input.
     def _uuid(self, session_id: str) -> str:
@@ -60,7 +68,13 @@ class SessionData:
         uuid = self._uuid(session_id)
         raw, meta = self.store.get(self._key(uuid, "frame")), self.store.get(self._key(uuid, "meta"))
         if raw is None or meta is None:
-            if self.store.get(f"{self.prefix}:evicted:{uuid}") is not None:
+            why = self.store.get(f"{self.prefix}:evicted:{uuid}")
+            if why == b"bytes":
+                raise NoSessionData(
+                    f"your data was evicted to keep {self.prefix} under {self.bound_text}: yours was the least "
+                    "recently used. Fetch again to recompute it."
+                )
+            if why is not None:
                 raise NoSessionData(
                     f"your data was evicted: more than {self.threshold} sessions held data and yours "
                     "was the least recently used. Fetch again to recompute it."
@@ -86,8 +100,8 @@ class SessionData:
             started = time.perf_counter()
             frame = compute()
             meta = {**want, "computed_at": time.time(), "seconds": round(time.perf_counter() - started, 3)}
-            meta = self.save(uuid, frame, meta)
-        return Fetched(frame, meta, computed=True, evicted=self.evict(keep=uuid))
+            meta, made_room = self._save(uuid, frame, meta)
+        return Fetched(frame, meta, computed=True, evicted=made_room + self.evict(keep=uuid))
 
     def _matching(self, session_id: str, want: dict):
         try:
@@ -100,13 +114,22 @@ class SessionData:
 
     def save(self, uuid: str, frame: pd.DataFrame, meta: dict) -> dict:
         """Store a session's frame and record; the record as stored (with the frame's bytes)."""
+        return self._save(uuid, frame, meta)[0]
+
+    def _save(self, uuid: str, frame: pd.DataFrame, meta: dict) -> tuple[dict, int]:
         data = codec.frame_to_arrow(frame)
+        if self.max_bytes is not None and len(data) > self.max_bytes:
+            raise OverBudget(
+                f"this result is {mb(len(data))} as Arrow, more than {self.prefix}'s whole bound of "
+                f"{self.bound_text}: not stored. Pick fewer rows."
+            )
+        made_room = self.make_room(uuid, len(data))
         meta = {**meta, "bytes": len(data)}
         self.store.set(self._key(uuid, "frame"), data, ttl=self.ttl)
         self.store.set(self._key(uuid, "meta"), codec.dumps(meta), ttl=self.ttl)
         self.store.delete(f"{self.prefix}:evicted:{uuid}")
         self._mark_used(uuid)
-        return meta
+        return meta, made_room
 
     def _mark_used(self, uuid: str) -> None:
         self.store.set(self._key(uuid, "used"), repr(time.time()).encode(), ttl=self.ttl)
@@ -126,24 +149,47 @@ class SessionData:
                     held[parts[1]] = 0.0
         return held
 
-    def evict(self, keep: str) -> int:
-        """Drop the least recently used sessions (never `keep`) until at most `threshold` remain."""
+    def evict(self, keep: str, incoming: int = 0) -> int:
+        """Drop the least recently used sessions (never `keep`) until at most `threshold` remain
+        and the bytes held (plus `incoming` about to be written for `keep`) fit `max_bytes`."""
         held = self.sessions()
         excess = len(held) - self.threshold
-        if excess <= 0:
+        over = self._over(keep, incoming)
+        if excess <= 0 and over <= 0:
             return 0
-        victims = sorted((used, uuid) for uuid, used in held.items() if uuid != keep)[:excess]
         evicted = 0
-        for _, uuid in victims:
-            # Only the worker whose delete removed the frame counts it: no double counting.
-            if self.store.delete(self._key(uuid, "frame")):
-                evicted += 1
-                self.store.set(f"{self.prefix}:evicted:{uuid}", b"1", ttl=self.ttl)
-            for part in ("meta", "used"):
-                self.store.delete(self._key(uuid, part))
+        for _, uuid in sorted((used, uuid) for uuid, used in held.items() if uuid != keep):
+            if excess <= 0 and over <= 0:
+                break
+            size = self.store.size(self._key(uuid, "frame")) + self.store.size(self._key(uuid, "meta"))
+            evicted += self._drop(uuid, b"count" if excess > 0 else b"bytes")
+            excess, over = excess - 1, over - size
         if evicted and self.on_evict is not None:
             self.on_evict(evicted)
         return evicted
+
+    def make_room(self, uuid: str, incoming: int) -> int:
+        """Before `uuid` writes `incoming` bytes: evict others so the bound still holds after the write."""
+        return self.evict(keep=uuid, incoming=incoming) if self.max_bytes is not None else 0
+
+    def _over(self, keep: str, incoming: int) -> int:
+        """Bytes beyond max_bytes once `keep`'s data is replaced by `incoming` bytes (<= 0: it fits)."""
+        if self.max_bytes is None:
+            return 0
+        held = self.bytes_held()
+        if incoming:
+            held += incoming - self.store.size(self._key(keep, "frame"))
+        return held - self.max_bytes
+
+    def _drop(self, uuid: str, why: bytes) -> int:
+        # Only the worker whose delete removed the frame counts it: no double counting.
+        dropped = 0
+        if self.store.delete(self._key(uuid, "frame")):
+            dropped = 1
+            self.store.set(f"{self.prefix}:evicted:{uuid}", why, ttl=self.ttl)
+        for part in ("meta", "used"):
+            self.store.delete(self._key(uuid, part))
+        return dropped
 
     def bytes_held(self) -> int:
         return self.store.bytes_held(f"{self.prefix}:")

@@ -4,7 +4,8 @@ Each /_dash-update-component response carries X-Worker-PID; the request is
 recorded after the response is sent, so recording never adds to its latency.
 
 Bounded: the records are a capped log (Store.log_append: a ring of keys on disk, a Redis stream
-with MAXLEN), at most settings.telemetry_max_records whatever the request rate, read back in one
+with MAXLEN), at most settings.telemetry_max_records whatever the request rate (lowered to fit the
+telemetry share of STATELAB_MAX_DATA_BYTES, each record at most budget.RECORD_BYTES), read back in one
 go — never a scan of the keyspace. Only requests Dash took are recorded: the 4xx answers to
 malformed or refused bodies are not (a flood of them writes nothing); its own errors (5xx) are,
 including a request whose worker died under it.
@@ -23,6 +24,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import codec
 from .base import Store, StoreError
+from .budget import RECORD_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +69,25 @@ def strategy_of_body(body) -> str:
     return strategy_of(output) if isinstance(output, str) else ""
 
 
-def _cap() -> int:
-    from . import current  # the configured layer of this process (a test reading a store has none)
+_limits = {"cap": DEFAULT_CAP}
 
-    try:
-        return max(1, int(current().settings.telemetry_max_records))
-    except RuntimeError:
-        return DEFAULT_CAP
+
+def set_cap(cap: int) -> None:
+    """This process's log cap (stores.configure sets it from the settings and the data bound)."""
+    _limits["cap"] = max(1, int(cap))
+
+
+def _cap() -> int:
+    return _limits["cap"]
+
+
+def encode(record: dict) -> bytes:
+    """The record as stored, never over budget.RECORD_BYTES: the cap times this is the log's bytes."""
+    data = codec.dumps(record)
+    while len(data) > RECORD_BYTES and record.get("output"):
+        record = {**record, "output": record["output"][: len(record["output"]) // 2]}
+        data = codec.dumps(record)
+    return data
 
 
 def recorded(status: int) -> bool:
@@ -126,7 +140,7 @@ def _record(status: int, response_bytes: int) -> dict:
 def _writer(store: Store, record: dict):
     def write():
         try:
-            store.log_append(LOG, codec.dumps(record), _cap(), ttl=RECORD_TTL)
+            store.log_append(LOG, encode(record), _cap(), ttl=RECORD_TTL)
         except StoreError as exc:
             log.warning("telemetry not recorded: %s", exc)
 

@@ -14,8 +14,7 @@ from pathlib import Path
 import psutil
 import requests
 
-from stores import DiskStore, RedisStore
-from tests.conftest import wait_until
+from tests.support import wait_until
 
 CALLBACK = "/_dash-update-component"
 
@@ -75,13 +74,6 @@ def _outputs(output: str) -> list[str]:
 def _split(output: str) -> tuple[str, str]:
     component, prop = output.rsplit(".", 1)
     return component, prop.split("@", 1)[0]
-
-
-def open_store(site):
-    """The site's own store (diskcache or Redis), opened from this process."""
-    if site.settings.redis_url:
-        return RedisStore(site.settings.redis_url)
-    return DiskStore(site.settings.data_dir / "store")
 
 
 # SQLite journals come and go with every write; they are not files the site chose to create.

@@ -17,7 +17,7 @@ from config import PROJECT_DIR, load_settings
 from serve import child_env, stop, wait_http
 
 PEER_SLUG = "peer-dash-extensions"
-TARGET = "bench.peers.dash_extensions_app:server"
+TARGET = "peer_site.dash_extensions_app:server"  # a site, not harness: it lives outside bench/
 DIR_ENV = "STATELAB_PEER_DIR"
 REDIS_ENV = "STATELAB_PEER_REDIS_URL"
 COUNTER_FILE = "computations.log"

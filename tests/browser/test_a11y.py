@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from scripts.sitepages import AXE_INSTALL, AXE_JS, axe_violations, open_settled, page_paths, slug
-from tests.conftest import need
+from tests.support import need
 
 BLOCKING_IMPACTS = {"critical", "serious"}
 BLOCKING_RULES = {"region", "heading-order", "landmark-one-main", "page-has-heading-one", "landmark-unique"}

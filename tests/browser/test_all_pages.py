@@ -1,16 +1,12 @@
 """Every registered page loads in Chromium with no console error and no failed request."""
 
-import pytest
-
 
 def sidebar_links(page) -> list[str]:
     page.wait_for_selector(".lab-sidebar a")
     return page.eval_on_selector_all(".lab-sidebar a", "els => els.map(e => e.getAttribute('href'))")
 
 
-@pytest.mark.parametrize("mode", ["embedded", "redis"])
-def test_every_page_renders_cleanly(request, new_page, mode):
-    site = request.getfixturevalue(f"{mode}_site")
+def test_every_page_renders_cleanly(site, new_page):
     page, problems = new_page()
     page.goto(site.url + "/")
     links = sidebar_links(page)

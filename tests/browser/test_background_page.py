@@ -7,14 +7,11 @@ import re
 import time
 
 import psutil
-import pytest
 from playwright.sync_api import expect
 
 import stores
 from components import background_jobs as jobs
-from tests.conftest import wait_until
-
-MODES = ["embedded", "redis"]
+from tests.support import wait_until
 
 
 def sel(name: str) -> str:
@@ -45,16 +42,14 @@ def bar_value(page, name: str) -> int:
     return int(float(value)) if value else 0
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_page_loads_and_progress_bar_advances_in_a_job_outside_the_web_workers(request, new_page, mode):
-    site = request.getfixturevalue(f"{mode}_site")
+def test_page_loads_and_progress_bar_advances_in_a_job_outside_the_web_workers(backend, site, new_page):
     page, problems, web_pids = open_page(new_page, site, steps=8)
     # The page: all five examples of the guide and the sync-vs-background demo, on this site's manager.
     expect(page.locator("h1.lab-title")).to_have_text("Background callbacks")
     for example in range(1, 6):
         expect(page.locator(sel(f"ex{example}-run"))).to_be_enabled()
     expect(page.locator(".card-header", has_text="Why a task queue")).to_be_visible()
-    expect(page.get_by_text("CeleryManager" if mode == "redis" else "DiskcacheManager", exact=True)).to_be_visible()
+    expect(page.get_by_text("CeleryManager" if backend.redis_url else "DiskcacheManager", exact=True)).to_be_visible()
     assert problems == [], "the page must load cleanly:\n" + "\n".join(problems)
 
     page.click(sel("ex4-run"))
@@ -76,14 +71,12 @@ def test_page_loads_and_progress_bar_advances_in_a_job_outside_the_web_workers(r
     # The job's pid is none of the web workers that answered this tab.
     job_pid = re.search(r"Ran in pid (\d+)", page.inner_text(sel("ex4-result"))).group(1)
     assert web_pids and job_pid not in web_pids, (job_pid, web_pids)
-    parent = "Celery worker" if mode == "redis" else "gunicorn web worker"
+    parent = "Celery worker" if backend.redis_url else "gunicorn web worker"
     expect(page.locator(sel("ex4-result"))).to_contain_text(parent)
     assert problems == [], "\n".join(problems)
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_cancel_stops_the_job(request, new_page, mode):
-    site = request.getfixturevalue(f"{mode}_site")
+def test_cancel_stops_the_job(site, new_page):
     lab = stores.Lab(site.settings)
     page, problems, _ = open_page(new_page, site, steps=12)
     since = time.time() - 1

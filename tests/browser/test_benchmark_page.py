@@ -7,12 +7,12 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from bench import report as reports
+import reports
 from bench.dashclient import Browser, Page
-from bench.runner import in_namespace
+from bench.plan import in_namespace
 from bench.specs import SPECS
 from components import measured
-from tests.conftest import wait_until
+from tests.support import wait_until
 
 CHOSEN = ("baseline-noop (the floor)", "Global variable", "Session cache")
 TOKEN = "bench-page-operator"

@@ -8,9 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from bench import report as reports
-from components import bench_job, measured
-from tests.callbacks import open_store
+import reports
+from components import measured
+from runtime import bench_runs
+from stores import open_store
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +63,8 @@ def test_catalogue_shows_the_reference_run_then_the_latest_run_here(site, new_pa
     latest["created"] = "2026-01-02T03:04:05"
     row = next(r for r in latest["results"] if r["strategy"] == "hidden-div" and r["rows"] == 10_000)
     row["request_bytes"] += 1234
-    store = open_store(site)
-    bench_job.save(SimpleNamespace(store=store), latest)
+    store = open_store(site.settings)
+    bench_runs.save(SimpleNamespace(store=store), latest)
     page.reload()
     assert caption.get_attribute("data-source") == "reference" and caption.get_attribute("data-server") == "yes"
     assert "2026-01-02 03:04" in caption.inner_text()
@@ -72,7 +73,7 @@ def test_catalogue_shows_the_reference_run_then_the_latest_run_here(site, new_pa
 
     # Not comparable (another compute delay): not shown beside the reference, and the caption says why.
     latest["config"]["compute_delay"] = 2.0
-    bench_job.save(SimpleNamespace(store=store), latest)
+    bench_runs.save(SimpleNamespace(store=store), latest)
     page.reload()
     assert caption.get_attribute("data-server") == "no" and "not comparable" in caption.inner_text()
     assert shown(page, "server") == {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 import workload
-from tests.conftest import wait_js
+from tests.support import wait_js
 
 LOG = "window.statelab.log"
 

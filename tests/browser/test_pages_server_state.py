@@ -7,19 +7,8 @@ session-files: one server-named file per session; a typed "file name" is only ex
 
 from __future__ import annotations
 
-import pytest
-
-from stores import DiskStore, RedisStore, telemetry
-from tests.conftest import pick, wait_js, wait_until
-
-SITES = ["embedded_site", "redis_site"]
-
-
-
-def open_store(site):
-    if site.settings.redis_url:
-        return RedisStore(site.settings.redis_url)
-    return DiskStore(site.settings.data_dir / "store")
+from stores import open_store, telemetry
+from tests.support import pick, wait_js, wait_until
 
 
 def verdict(page, prefix: str, region: str | None = None, before: str | None = None) -> str:
@@ -34,10 +23,8 @@ def verdict(page, prefix: str, region: str | None = None, before: str | None = N
     return page.get_attribute(selector, "data-computed")
 
 
-@pytest.mark.parametrize("site_name", SITES)
-def test_cache_signal_computes_each_value_once_for_every_session(site_name, request, new_page):
-    site = request.getfixturevalue(site_name)
-    store = open_store(site)
+def test_cache_signal_computes_each_value_once_for_every_session(site, new_page):
+    store = open_store(site.settings)
     region = "west"
     per_region = f"cache-signal:computed:{region}"
     before = store.get_int(per_region)
@@ -86,10 +73,8 @@ def _session_short(page) -> str:
     return page.inner_text(".lab-session-badge code")
 
 
-@pytest.mark.parametrize("site_name", SITES)
-def test_session_cache_keeps_each_sessions_own_data_and_refuses_forged_ids(site_name, request, new_page):
-    site = request.getfixturevalue(site_name)
-    store = open_store(site)
+def test_session_cache_keeps_each_sessions_own_data_and_refuses_forged_ids(site, new_page):
+    store = open_store(site.settings)
     computes = lambda: telemetry.counter(store, "compute", "session-cache")  # noqa: E731
 
     alice, alice_problems = new_page()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.conftest import wait_until
+from tests.support import wait_until
 
 SHOWN_FRUITS = ("apples", "oranges", "figs")
 QUOTA_ERROR = "QuotaExceededError"

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import pick, wait_until
+from tests.support import pick, wait_until
 
 NS = "url-state__"
 
@@ -23,9 +22,7 @@ def shows(page, region: str, rows: str) -> str:
     return page.inner_text(f"#{NS}table")
 
 
-@pytest.mark.parametrize("mode", ["embedded", "redis"])
-def test_the_link_carries_the_state_through_reload_back_and_to_another_user(request, new_page, mode):
-    site = request.getfixturevalue(f"{mode}_site")
+def test_the_link_carries_the_state_through_reload_back_and_to_another_user(site, new_page):
     page, problems = new_page()
     router_calls = []
     page.on("request", lambda r: router_calls.append(r) if "_pages_content" in (r.post_data or "") else None)

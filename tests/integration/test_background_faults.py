@@ -21,10 +21,12 @@ import time
 import psutil
 import pytest
 import requests
+from playwright.sync_api import expect
 
 import stores
 from components import background_jobs as jobs
-from tests.conftest import wait_js, wait_until
+from stores.background import make_celery
+from tests.support import wait_js, wait_until
 
 CONFIG = re.compile(r'<script id="_dash-config" type="application/json">(.*?)</script>', re.S)
 NS = "background__"
@@ -150,8 +152,6 @@ def redis_lab(redis_site):
 
 @pytest.fixture(scope="module")
 def celery_app(redis_site):
-    from stores.background import make_celery
-
     return make_celery(redis_site.settings)
 
 
@@ -239,9 +239,7 @@ def test_killed_diskcache_job_ends_polling_and_is_reported(embedded_site, embedd
     assert "stopped without a result" in status and str(record["pid"]) in status
 
 
-@pytest.mark.parametrize("site_name", ["embedded_site", "redis_site"])
-def test_forged_and_replayed_handles_are_refused(request, site_name):
-    site = request.getfixturevalue(site_name)
+def test_forged_and_replayed_handles_are_refused(site):
     lab = stores.Lab(site.settings)
     # Two pages of the owner's (one job per page at a time): a long job running, a short one finished.
     owner, other_tab, intruder = DashPage(site, steps=12), DashPage(site), DashPage(site)
@@ -294,10 +292,6 @@ def test_killed_celery_worker_job_is_declared_lost_and_polling_stops(start_site,
     back only after the broker's visibility timeout (120 s), and until then Dash sees PENDING, i.e.
     "running". The page's watchdog declares the job lost after lost_after() s without progress and
     cancels it; the cancel records REVOKED (stores/background.py), so the poller stops."""
-    from playwright.sync_api import expect
-
-    from stores.background import make_celery
-
     # A private site on its own Redis database: its queue is not served by redis_site's worker.
     site = start_site(workers=2, redis_url=redis_url.rsplit("/", 1)[0] + "/2")
     limit = jobs.lost_after(site.settings)
@@ -333,8 +327,6 @@ def test_a_job_queued_behind_busy_workers_is_not_declared_lost(start_site, redis
     """Two long jobs fill the Celery worker's two pool processes; a third waits in the queue for
     longer than lost_after(). Its watchdog asks the queue, finds workers up and jobs waiting, and
     says so instead of declaring the job lost; the job then runs to its result."""
-    from playwright.sync_api import expect
-
     # 12 steps of 1.5 s: the third job waits ~18 s, well past the 10 s limit.
     site = start_site(workers=2, redis_url=redis_url.rsplit("/", 1)[0] + "/6", compute_delay=1.5)
     limit = jobs.lost_after(site.settings)
@@ -377,8 +369,6 @@ def test_a_job_no_worker_takes_is_declared_lost_with_the_reason(start_site, redi
     """Redis mode with no Celery worker at all: the job waits in the queue for ever. After
     lost_after() the watchdog finds nobody answering a ping, declares it lost, says why and how
     to start a worker, and polling stops."""
-    from playwright.sync_api import expect
-
     site = start_site(workers=2, celery=False, redis_url=redis_url.rsplit("/", 1)[0] + "/7")
     limit = jobs.lost_after(site.settings)
     page, problems = new_page()

@@ -10,20 +10,13 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import requests
 
-from stores import sessions
-from tests.callbacks import Callbacks, files_under, gunicorn_log, open_store
+from stores import open_store, sessions
+from tests.callbacks import Callbacks, files_under, gunicorn_log
 
-SITES = ["embedded_site", "redis_site"]
 COLS = ["fruit", "x", "y", "amount", "revenue"]
 GOOD_ROW = ["apples", 1.5, 2.5, 3, 4.5]
-
-
-@pytest.fixture(params=SITES)
-def site(request):
-    return request.getfixturevalue(request.param)
 
 
 class Untouched:
@@ -32,7 +25,7 @@ class Untouched:
 
     def __init__(self, site):
         self.site = site
-        self.store = open_store(site)
+        self.store = open_store(site.settings)
         self.log = gunicorn_log(site)
         self.keys, self.counters, self.files = self._keys(), self._counters(), self._files()
 

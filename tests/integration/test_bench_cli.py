@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 STRATEGIES = "global-variable,hidden-div,cache-signal,session-cache,peer-dash-extensions"
 

@@ -1,19 +1,18 @@
 """flask-caching writes JSON, never pickle, on both backends: nothing it reads can run code."""
 
 import json
+import pickle
 
 import pytest
 import redis
 from flask import Flask
 
-from config import load_settings
 from stores.caching import make_cache
 
 
-@pytest.fixture(params=["files", "redis"])
-def bound(request, tmp_path):
-    changes = {"redis_url": request.getfixturevalue("redis_url")} if request.param == "redis" else {}
-    settings = load_settings(env={}, data_dir=tmp_path, **changes)
+@pytest.fixture
+def bound(backend, tmp_path):
+    settings = backend.settings(tmp_path)
     cache, app = make_cache(settings), Flask("caching-test")
     cache.init_app(app)
     with app.app_context():
@@ -47,8 +46,6 @@ def test_memoized_values_are_stored_as_json(bound):
 
 def test_a_planted_pickle_is_not_unpickled(bound):
     settings, cache = bound
-    import pickle
-
     class Boom:
         def __reduce__(self):
             return (exec, ("raise SystemExit('unpickled!')",))

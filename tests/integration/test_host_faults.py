@@ -19,7 +19,7 @@ from stores import DiskStore, StoreUnavailable, sessions
 from stores.singleflight import _Heartbeat
 from tests.apprun import AppProcess
 from tests.callbacks import CALLBACK, gunicorn_log
-from tests.conftest import lab_stats_body, site_settings, wait_until
+from tests.support import lab_stats_body, site_settings, wait_until
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT, need
+from tests.support import ROOT, need
 
 UNSAFE = "global-variable"
 

@@ -12,10 +12,10 @@ import pytest
 import requests
 
 from bench.dashclient import Browser, Page
-from components import bench_job, operator
-from stores import Lab, telemetry
-from tests.callbacks import open_store
-from tests.conftest import lab_stats_body
+from components import operator
+from runtime import bench_job, bench_pass, bench_runs
+from stores import Lab, open_store, telemetry
+from tests.support import lab_stats_body
 
 TOKEN = "operator-token-for-tests"
 
@@ -85,7 +85,7 @@ def test_a_forged_run_is_refused_inside_the_job_and_no_other_server_is_contacted
         assert "Done in" in status and "shown to you only" in status, status
         assert listener.connections == 0, f"the server connected {listener.connections} time(s) to {foreign}"
         # A visitor's run is theirs: the site's run (what everyone else sees) is untouched.
-        assert bench_job.latest(Lab(site.settings, open_store(site))) is None
+        assert bench_runs.latest(Lab(site.settings)) is None
     finally:
         browser.close()
         listener.close()
@@ -126,7 +126,7 @@ def _reset_body(url: str, ns, baseline=None) -> dict:
 
 
 def test_a_visitors_reset_resets_their_view_only_and_a_forged_ns_erases_nothing(site):
-    store = open_store(site)
+    store = open_store(site.settings)
     telemetry.reset(store, "session-cache")
     for kind, n in (("compute", 7), ("hit", 5), ("miss", 2)):
         store.incr(f"tel:n:{kind}:session-cache", n)
@@ -156,19 +156,19 @@ def test_a_visitors_reset_resets_their_view_only_and_a_forged_ns_erases_nothing(
 
 
 def test_only_a_signed_unexpired_pass_caps_the_compute_delay(site):
-    lab = Lab(site.settings, open_store(site))
-    good = bench_job.make_pass(lab, bench_job.page_delay(lab))
-    assert bench_job.pass_delay(good, lab) == pytest.approx(0.2)
+    lab = Lab(site.settings)
+    good = bench_pass.make_pass(lab, bench_pass.page_delay(lab))
+    assert bench_pass.pass_delay(good, lab) == pytest.approx(0.2)
     expires, delay, sig = good.split(".", 1)[0], "0.2", good.rsplit(".", 1)[1]
-    assert bench_job.pass_delay(f"{expires}.0.{sig}", lab) is None  # another delay: the signature no longer holds
-    assert bench_job.pass_delay(f"{int(time.time()) + 99}.{delay}.{sig}", lab) is None
-    assert bench_job.pass_delay(bench_job.make_pass(lab, 0.2, ttl=-5), lab) is None  # expired
-    assert bench_job.pass_delay("x" * 10_000, lab) is None
-    assert bench_job.pass_delay(None, lab) is None
+    assert bench_pass.pass_delay(f"{expires}.0.{sig}", lab) is None  # another delay: the signature no longer holds
+    assert bench_pass.pass_delay(f"{int(time.time()) + 99}.{delay}.{sig}", lab) is None
+    assert bench_pass.pass_delay(bench_pass.make_pass(lab, 0.2, ttl=-5), lab) is None  # expired
+    assert bench_pass.pass_delay("x" * 10_000, lab) is None
+    assert bench_pass.pass_delay(None, lab) is None
 
 
 def test_one_run_at_a_time_the_others_wait_their_turn_in_order(site):
-    lab = Lab(site.settings, open_store(site))
+    lab = Lab(site.settings)
     lab.store.delete(bench_job.QUEUE)
     assert bench_job.join(lab, "run-a", "visitor-a") == 0
     assert bench_job.join(lab, "run-b", "visitor-b") == 1

@@ -8,7 +8,6 @@ add up to the bound exactly. Embedded (diskcache) and Redis mode.
 
 from __future__ import annotations
 
-import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
@@ -30,12 +29,8 @@ class FromAddress(HTTPAdapter):
         super().init_poolmanager(*args, **kwargs)
 
 
-@pytest.mark.parametrize("mode", ["embedded", "redis"])
-def test_a_flood_of_computations_from_one_client_gets_429_and_others_are_served(request, start_site, mode):
-    changes = {"rate_limits": "on"}
-    if mode == "redis":
-        changes["redis_url"] = request.getfixturevalue("redis_url").rsplit("/", 1)[0] + "/5"
-    site = start_site(**changes)
+def test_a_flood_of_computations_from_one_client_gets_429_and_others_are_served(backend, start_site):
+    site = start_site(rate_limits="on", **backend.changes(database=5))
     callbacks = Callbacks(site)
     body = callbacks.body("..hidden-div__data.children...hidden-div__error.children..",
                           {"hidden-div__region.value": "north", "hidden-div__rows.value": 7})  # refused rows: cheap

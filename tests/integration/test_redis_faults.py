@@ -5,22 +5,14 @@ import signal
 import subprocess
 import time
 
+import psutil
 import pytest
 import requests
 
 from tests.callbacks import Callbacks
-from tests.conftest import RedisServer, lab_stats_body, wait_until
+from tests.support import lab_stats_body, wait_until
 
 CALLBACK = "/_dash-update-component"
-
-
-@pytest.fixture
-def private_redis(tmp_path):
-    server = RedisServer(tmp_path).start()
-    yield server
-    if server.process.poll() is None:
-        os.kill(server.process.pid, signal.SIGCONT)
-    server.stop()
 
 
 @pytest.fixture
@@ -34,7 +26,7 @@ def ask(site, body):
     return response, time.monotonic() - started
 
 
-def restart_on_same_port(server: RedisServer) -> None:
+def restart_on_same_port(server) -> None:
     server.process.wait(10)
     server.process = None
     server.start()
@@ -74,8 +66,6 @@ def test_redis_down_gives_a_clear_message_fast_and_recovers(faulty_site):
 
 def _worker_pids(site) -> set[int]:
     """The gunicorn master's worker processes, as the operating system sees them."""
-    import psutil
-
     return {child.pid for child in psutil.Process(site.web.pid).children()}
 
 

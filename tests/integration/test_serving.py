@@ -7,6 +7,7 @@ Chromium, and `python app.py` itself as a visitor's operator starts it.
 from __future__ import annotations
 
 import os
+import socket
 import stat
 import time
 
@@ -17,6 +18,7 @@ from serve import free_port, wait_http
 from stores import DiskStore
 from tests.apprun import AppProcess
 from tests.callbacks import gunicorn_log
+from tests.support import lab_stats_body, wait_until
 from webworker import HEADER_DEADLINE
 
 # --- slow and idle connections (finding 3) -------------------------------------------------------
@@ -40,8 +42,6 @@ def test_idle_and_dribbling_connections_leave_the_noop_fast(embedded_site):
 
 
 def test_a_header_dribbler_is_closed_at_the_deadline(embedded_site):
-    import socket
-
     sock = socket.create_connection((embedded_site.host, embedded_site.port), timeout=5)
     sock.sendall(b"GET / HTTP/1.1\r\nHost: slow\r\n")
     started = time.monotonic()
@@ -127,8 +127,6 @@ def test_unknown_asset_and_component_suite_paths_are_404(embedded_site):
 
 
 def test_python_app_py_keeps_the_data_directory_private(tmp_path):
-    from tests.conftest import lab_stats_body, wait_until
-
     data_dir = tmp_path / "data"
     (data_dir / "old").mkdir(parents=True)
     data_dir.chmod(0o755)

@@ -7,17 +7,12 @@ import time
 
 import pytest
 
-from stores import ComputeDied, ComputeFailed, DiskStore, RedisStore, single_flight
-from stores.base import Store
-from tests.conftest import wait_until
+from stores import ComputeDied, ComputeFailed, open_store, single_flight
+from tests.support import wait_until
 
 
-def _open(kind: str, where: str) -> Store:
-    return DiskStore(where) if kind == "disk" else RedisStore(where)
-
-
-def _caller(kind, where, key, barrier, results):
-    store = _open(kind, where)
+def _caller(settings, key, barrier, results):
+    store = open_store(settings)
 
     def compute():
         store.incr("computations")
@@ -36,58 +31,77 @@ def _caller(kind, where, key, barrier, results):
         t.join()
 
 
-@pytest.fixture(params=["disk", "redis"])
-def backend(request, tmp_path):
-    if request.param == "disk":
-        return "disk", str(tmp_path / "store")
-    url = request.getfixturevalue("redis_url")
-    RedisStore(url).client.flushdb()
-    return "redis", url
+@pytest.fixture
+def settings(backend, tmp_path):
+    """A store of the test's own: a fresh directory, or the private Redis emptied."""
+    settings = backend.settings(tmp_path)
+    if settings.redis_url:
+        open_store(settings).client.flushdb()
+    return settings
 
 
-def test_sixteen_concurrent_callers_in_four_processes_compute_once(backend):
-    kind, where = backend
+def test_sixteen_concurrent_callers_in_four_processes_compute_once(settings):
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(16), ctx.Queue()
-    processes = [ctx.Process(target=_caller, args=(kind, where, "cold", barrier, results)) for _ in range(4)]
+    processes = [ctx.Process(target=_caller, args=(settings, "cold", barrier, results)) for _ in range(4)]
     for p in processes:
         p.start()
     values = [results.get(timeout=60) for _ in range(16)]
     for p in processes:
         p.join(30)
-    assert _open(kind, where).get_int("computations") == 1
+    assert open_store(settings).get_int("computations") == 1
     assert len(set(values)) == 1
 
 
-def test_waiters_see_the_computing_error(backend):
-    kind, where = backend
-    store = _open(kind, where)
+class Waiting:
+    """The real store, as one caller uses it, noting the moment that caller found the lease taken:
+    from then on it is waiting for the computing caller, not computing itself."""
+
+    def __init__(self, store):
+        self.store = store
+        self.waiting = threading.Event()
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+    def add(self, key, value, ttl):
+        added = self.store.add(key, value, ttl)
+        if not added:
+            self.waiting.set()
+        return added
+
+
+def test_waiters_see_the_computing_error(settings):
+    store = open_store(settings)
+    watched = Waiting(open_store(settings))
     started = threading.Event()
 
     def failing():
         started.set()
-        time.sleep(0.3)
+        # Fail only once the waiter is really waiting on this computation, however slow the machine.
+        assert watched.waiting.wait(30), "the waiter never found the computation in flight"
         raise ValueError("the query timed out")
 
-    errors = []
+    outcome = []
 
     def waiter():
-        started.wait()
+        assert started.wait(30)
         try:
-            single_flight(store, "bad", lambda: b"never", timeout=10)
+            outcome.append(single_flight(watched, "bad", lambda: b"never", timeout=30))
         except ComputeFailed as exc:
-            errors.append(str(exc))
+            outcome.append(str(exc))
 
     thread = threading.Thread(target=waiter)
     thread.start()
     with pytest.raises(ValueError, match="timed out"):
         single_flight(store, "bad", failing)
-    thread.join(15)
-    assert errors and "ValueError: the query timed out" in errors[0]
+    thread.join(60)
+    assert not thread.is_alive(), "the waiter was still waiting 60 s after the computation failed"
+    assert len(outcome) == 1 and "ValueError: the query timed out" in str(outcome[0]), outcome
 
 
-def _die_while_computing(kind, where):
-    store = _open(kind, where)
+def _die_while_computing(settings):
+    store = open_store(settings)
 
     def compute():
         store.set("dying:started", b"1")
@@ -97,11 +111,10 @@ def _die_while_computing(kind, where):
     single_flight(store, "orphan", compute, lease=0.6)
 
 
-def test_a_computing_process_that_dies_is_reported_not_waited_on_forever(backend):
-    kind, where = backend
-    store = _open(kind, where)
+def test_a_computing_process_that_dies_is_reported_not_waited_on_forever(settings):
+    store = open_store(settings)
     ctx = multiprocessing.get_context("spawn")
-    dying = ctx.Process(target=_die_while_computing, args=(kind, where))
+    dying = ctx.Process(target=_die_while_computing, args=(settings,))
     dying.start()
     wait_until(lambda: store.get("dying:started"), 30, message="the doomed computation to start")
     started = time.monotonic()

@@ -5,13 +5,12 @@ import subprocess
 import sys
 import time
 
-import pytest
 import requests
 
 from config import PROJECT_DIR
 from serve import free_port
 from stores import DiskStore, telemetry
-from tests.conftest import wait_until
+from tests.support import wait_until
 
 
 def page_paths(site) -> list[str]:
@@ -32,11 +31,6 @@ def page_paths(site) -> list[str]:
 
     walk(layout)
     return found
-
-
-@pytest.fixture(params=["embedded", "redis"])
-def site(request):
-    return request.getfixturevalue(f"{request.param}_site")
 
 
 def test_every_page_is_served_and_requests_spread_over_workers(site):

@@ -1,18 +1,26 @@
 """The store contract, written once; the disk and the Redis store pass the very same tests."""
 
+import os
+import signal
 import threading
 import time
 
 import pytest
 
-from stores import CorruptValue, DiskStore, LockTimeout, RedisStore, StoreUnavailable
-from tests.conftest import wait_until
+from serve import free_port
+from stores import CorruptValue, LockTimeout, RedisStore, StoreUnavailable, open_store
+from tests.support import wait_until
 
 
-class StoreContract:
+class TestStoreContract:
     @pytest.fixture
-    def store(self):
-        raise NotImplementedError
+    def store(self, backend, tmp_path):
+        """The backend's store as the site opens it: a fresh directory, or the private Redis emptied."""
+        store = open_store(backend.settings(tmp_path))
+        if backend.redis_url:
+            store.client.flushdb()
+        yield store
+        store.close()
 
     def test_set_get_delete(self, store):
         assert store.get("k") is None
@@ -86,26 +94,7 @@ class StoreContract:
             assert time.monotonic() - started < 3
 
 
-class TestDiskStore(StoreContract):
-    @pytest.fixture
-    def store(self, tmp_path):
-        store = DiskStore(tmp_path / "store")
-        yield store
-        store.close()
-
-
-class TestRedisStore(StoreContract):
-    @pytest.fixture
-    def store(self, redis_url):
-        store = RedisStore(redis_url, timeout=1.0)
-        store.client.flushdb()
-        yield store
-        store.close()
-
-
 def test_redis_that_is_not_there_fails_fast_with_a_clear_message():
-    from serve import free_port
-
     store = RedisStore(f"redis://127.0.0.1:{free_port()}/0", timeout=0.5)
     started = time.monotonic()
     with pytest.raises(StoreUnavailable, match=r"Redis at redis://127\.0\.0\.1:\d+/0 did not answer within 0\.5 s"):
@@ -114,9 +103,6 @@ def test_redis_that_is_not_there_fails_fast_with_a_clear_message():
 
 
 def test_a_hung_redis_times_out_instead_of_blocking(redis_server):
-    import os
-    import signal
-
     store = RedisStore(redis_server.url, timeout=0.5)
     store.set("k", b"v")
     os.kill(redis_server.process.pid, signal.SIGSTOP)

@@ -9,19 +9,16 @@ import time
 import pytest
 import requests
 
-from stores import telemetry
-from tests.callbacks import Callbacks, open_store
-from tests.conftest import wait_until
+from stores import open_store, telemetry
+from tests.callbacks import Callbacks
+from tests.support import wait_until
 
 CAP = 40
 
 
-@pytest.fixture(scope="module", params=["embedded", "redis"])
-def site(request, start_site):
-    changes = {"telemetry_max_records": CAP}
-    if request.param == "redis":
-        changes["redis_url"] = request.getfixturevalue("redis_url")
-    return start_site(workers=2, celery=False, **changes)
+@pytest.fixture(scope="module")
+def site(backend, start_site):
+    return start_site(workers=2, celery=False, telemetry_max_records=CAP, **backend.changes())
 
 
 def held_entries(site, store) -> int:
@@ -37,7 +34,7 @@ def malformed(site) -> requests.Response:
 
 
 def test_malformed_requests_are_not_recorded_and_a_flood_stays_under_the_cap(site):
-    store = open_store(site)
+    store = open_store(site.settings)
     telemetry.reset(store)
     callbacks = Callbacks(site)
     ping = "baseline-noop__pong.children"

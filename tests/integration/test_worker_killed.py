@@ -19,18 +19,16 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.callbacks import CALLBACK, Workers, open_store
-from tests.conftest import pick, wait_js, wait_until
+from stores import open_store
+from tests.callbacks import CALLBACK, Workers
+from tests.support import pick, wait_js, wait_until
 
 
-@pytest.fixture(scope="module", params=["embedded", "redis"])
-def site(request, start_site):
+@pytest.fixture(scope="module")
+def site(backend, start_site):
     """A site of our own: killing its workers must not disturb the shared fixtures' tests.
     In Redis mode it has a Redis database of its own, so no other site's state is read back."""
-    if request.param == "embedded":
-        return start_site(compute_delay=1.0)
-    own_database = request.getfixturevalue("redis_url").rsplit("/", 1)[0] + "/5"
-    return start_site(compute_delay=1.0, redis_url=own_database)
+    return start_site(compute_delay=1.0, **backend.changes(database=5))
 
 
 @pytest.fixture
@@ -291,7 +289,7 @@ def _verdict(page, prefix: str, region: str, before: str = "") -> tuple[str, str
 
 def cache_signal(tab: Tab, workers: Workers, site) -> None:
     page = tab.page
-    store = open_store(site)
+    store = open_store(site.settings)
     computed, shown = _verdict(page, "cache-signal", "north")
     assert computed == "yes"  # the default region, computed on load
     computed_by = wait_until(lambda: store.get_int("cache-signal:computed:north"), 10, message="the compute counter")

@@ -7,8 +7,9 @@ import json
 import pytest
 
 from bench import dashclient as dc
-from bench.cli import parse_args, summary_table
-from bench.specs import SPECS, spec_for
+from bench.cli import parse_args
+from bench.specs import NOTHING, SPECS, identify_last_history_value, spec_for
+from reports.tables import summary_table
 
 
 def test_ids_are_stringified_like_the_renderer():
@@ -47,7 +48,7 @@ def test_patches_apply_like_the_renderer():
     assert patched == {"data": [{"x": [1, 2, 3, 9, 4], "y": [3, 4, 5]}], "layout": {"height": 300}}
     assert figure["data"][0]["x"] == [1, 2]  # the held value is replaced, not mutated
     with pytest.raises(dc.DashClientError):
-        dc.apply_patch(dc._MISSING, patch)
+        dc.apply_patch(dc.MISSING, patch)
 
 
 def test_the_graph_knows_what_feeds_what():
@@ -115,8 +116,6 @@ def test_cli_defaults_and_a_text_table():
 
 
 def test_a_global_that_holds_nothing_is_a_wrong_read():
-    from bench.specs import NOTHING, identify_last_history_value
-
     history = [{"action": "set", "value": "mine", "pid": 1}, {"action": "read", "value": None, "pid": 2}]
     assert identify_last_history_value(history, None, []) == NOTHING
     assert identify_last_history_value(history[:1], None, []) is None  # the last click was not a read

@@ -9,11 +9,14 @@ import re
 
 import pytest
 
+import reports as report
 import workload
-from bench import SCHEMA, charts, metrics, report
+from bench import metrics
 from bench.dashclient import Call, Interaction
-from bench.runner import RoundRecord, StepData, Target
+from bench.plan import Target
+from bench.session import RoundRecord, StepData
 from bench.specs import NOTHING, SPECS, Ctx, identify_workload, signature
+from reports import FIELDS, SCHEMA, charts
 
 
 def call(ms, up, down, pid, depth=0, host="http://a", poll=False, error=None, status=200):
@@ -76,7 +79,7 @@ def test_summarize_one_step():
     assert row["computations"] == 2 and row["cache_hits"] == 6 and row["cache_misses"] == 2 and row["cache_hit_rate"] == 0.75
     assert row["reads"] == 3 and row["stale_reads"] == 0 and row["leaks"] == 0
     assert row["server_bytes"] == 900 and row["browser_bytes"] == 20 and row["errors"] == 0
-    assert set(metrics.FIELDS) <= set(row)
+    assert set(FIELDS) <= set(row)
 
 
 def test_summarize_counts_errors_and_scale_out_hosts():
@@ -125,7 +128,7 @@ def test_report_files(tmp_path):
 
     table = list(csv.DictReader(io.StringIO(paths["csv"].read_text())))
     assert len(table) == len(data["results"])
-    assert list(table[0])[: len(metrics.FIELDS)] == metrics.FIELDS
+    assert list(table[0])[: len(FIELDS)] == FIELDS
     assert json.loads(table[0]["requests_per_worker"]) == {"101": 3, "102": 2}
     assert table[0]["cache_hit_rate"] == ""  # None is an empty cell, not "None"
 

@@ -11,7 +11,7 @@ import pytest
 from stores import DiskStore, sessions
 from stores.sessiondata import NoSessionData, SessionData
 from stores.sessions import InvalidSessionId
-from tests.conftest import wait_until
+from tests.support import wait_until
 
 SECRET = b"unit-test-secret-for-session-data"
 

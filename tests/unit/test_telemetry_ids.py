@@ -1,7 +1,7 @@
 import pytest
 
 from components.ids import Ids
-from stores.telemetry import LAB, strategy_of
+from stores.telemetry import LAB, strategy_of, strategy_of_body
 
 
 def test_strategy_comes_from_the_id_prefix():
@@ -26,8 +26,6 @@ def test_bad_slugs_are_refused(slug):
 
 
 def test_pattern_matching_requests_are_classified_by_their_concrete_outputs():
-    from stores.telemetry import strategy_of_body
-
     wildcard = '{"ns":["MATCH"],"type":"row"}.children'
     body = {"output": wildcard, "outputs": {"id": {"ns": "session-cache", "type": "row"}, "property": "children"}}
     assert strategy_of_body(body) == "session-cache"

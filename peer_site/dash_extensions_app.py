@@ -1,6 +1,6 @@
 """The peer: dash-extensions' `Serverside` outputs on the shared workload, as its users write it.
 
-A separate, small Dash app (gunicorn target `bench.peers.dash_extensions_app:server`) with
+A separate, small Dash app (gunicorn target `peer_site.dash_extensions_app:server`) with
 the same inputs (rows, region, fruit) and the same consumers (density grid, binned trend,
 per-fruit summary) as the serverside page. Its component ids carry the prefix
 "peer-dash-extensions__", so telemetry-like tools classify its requests.
@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 
 import dash_bootstrap_components as dbc
+import redis
 from dash import Input, Output, dcc, html
 from dash_extensions.enrich import DashProxy, FileSystemBackend, RedisBackend, Serverside, ServersideOutputTransform
 from flask import jsonify
@@ -41,8 +42,6 @@ ROWS = (1_000, 10_000, 100_000, beyond.BIG_ROWS)
 def _backend():
     url = peer_redis_url()
     if url:
-        import redis
-
         return RedisBackend(host=redis.Redis.from_url(url), key_prefix=f"{PEER_SLUG}:")
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     return FileSystemBackend(cache_dir=str(CACHE_DIR))

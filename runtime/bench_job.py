@@ -2,7 +2,7 @@
 
 Nothing the browser sent is trusted here, where the work runs: the background callback hands this
 module whatever the request body held, and `run` re-validates every number against the limits of
-whoever started it (recognised from the cookies Dash captured server-side, components/operator.py).
+whoever started it (recognised by the page's callback from the cookies Dash captured server-side, components/operator.py).
 The address it benchmarks is the one the server was started with (settings.self_url, set by
 serve.Site from gunicorn's --bind), never one from a request; the harness follows no redirect.
 
@@ -10,7 +10,7 @@ One run goes at a time, site-wide; later ones wait in a queue and show their pla
 report is kept for that browser only; the operator's becomes the site's run, which every browser
 and the home catalogue show.
 
-The harness's requests carry a signed pass (PASS_HEADER): the server then caps the expensive
+The harness's requests carry a signed pass (runtime/bench_pass.py): the server then caps the expensive
 step's delay at the CLI's 0.2 s for those requests only (workload.DELAY_CAP), so page runs and
 CLI runs measure the same thing, and telemetry leaves them out of "visitors".
 """
@@ -18,37 +18,29 @@ CLI runs measure the same thing, and telemetry leaves them out of "visitors".
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import hmac
-import json
 import threading
 import time
 import uuid
 from dataclasses import dataclass
 
-import flask
 import pandas as pd
 
 import stores
-import workload
-from bench import report as reports
-from bench.runner import Probe, RunConfig, Runner, Target
+from bench.probe import Probe
+from bench.runner import RunConfig, Runner, Target
 from bench.specs import BASELINE
-from components import bench_probe, operator
 from stores import codec, telemetry
 
-LATEST = "benchmark:latest"  # the site's run (the operator's latest): what every browser is shown
-VISITOR_RUN = "benchmark:visitor:"  # + a digest of the visitor id: that browser's own latest run
-VISITOR_TTL = 6 * 3600
+from . import bench_probe
+from .bench_pass import PASS_HEADER, make_pass, page_delay
+from .bench_runs import save_for
+
 QUEUE = "benchmark:queue"
 QUEUE_MAX = 20
 STALE = 15.0  # seconds without a heartbeat after which a queued or running job is taken for dead
 WAIT_MAX = 15 * 60.0
 ROW_CHOICES = (1_000, 10_000, 100_000)
 MAX_STRATEGIES = 64
-PASS_HEADER = "X-Statelab-Bench-Pass"
-PASS_TTL = 3600
-PAGE_DELAY = 0.2  # the CLI's default (bench/cli.py): page runs measure what the README's runs measure
 
 
 @dataclass(frozen=True)
@@ -115,55 +107,6 @@ def check_request(rows, sessions, rounds, strategies, known: list[str], limits: 
 
 def limits_for(is_operator: bool) -> Limits:
     return OPERATOR if is_operator else VISITOR
-
-
-def page_delay(lab: stores.Lab) -> float:
-    """The delay a page run measures with: the CLI's, never more than the site's own."""
-    return min(PAGE_DELAY, lab.settings.compute_delay)
-
-
-# --------------------------------------------------------------------------- the signed pass
-
-
-def _pass_signature(secret: bytes, expires: int, delay: str) -> str:
-    return hmac.new(secret, f"statelab bench pass|{expires}|{delay}".encode(), hashlib.sha256).hexdigest()
-
-
-def make_pass(lab: stores.Lab, delay: float, ttl: float = PASS_TTL) -> str:
-    expires, text = int(time.time() + ttl), f"{delay:g}"
-    return f"{expires}.{text}.{_pass_signature(lab.secret, expires, text)}"
-
-
-def pass_delay(value, lab: stores.Lab) -> float | None:
-    """The delay cap a request's pass grants, or None (no pass, expired, forged, or not a listed delay)."""
-    if not isinstance(value, str) or len(value) > 120:
-        return None
-    # "<expires>.<delay>.<signature>"; the delay itself may hold a dot ("0.2")
-    head, _, sig = value.rpartition(".")
-    expires_text, _, delay_text = head.partition(".")
-    if not expires_text.isdigit() or delay_text != f"{page_delay(lab):g}":
-        return None
-    try:
-        expected = _pass_signature(lab.secret, int(expires_text), delay_text)
-    except stores.StoreError:
-        return None
-    if int(expires_text) < time.time() or not hmac.compare_digest(sig.encode("ascii", "replace"), expected.encode()):
-        return None
-    return float(delay_text)
-
-
-def apply_pass(value, lab: stores.Lab) -> None:
-    """Before a request: with a valid pass, cap its compute delay and mark it as the benchmark's own."""
-    if value is None:
-        return
-    delay = pass_delay(value, lab)
-    if delay is not None:
-        workload.DELAY_CAP.set(delay)
-        flask.g.statelab_bench = True
-
-
-def clear_pass() -> None:
-    workload.DELAY_CAP.set(None)
 
 
 # --------------------------------------------------------------------------- the queue
@@ -234,14 +177,15 @@ def verify_self(lab: stores.Lab, url: str, headers: dict) -> None:
         raise JobRefused(f"{url} did not answer as this site: the benchmark only runs against the server it is started from")
 
 
-def run(lab: stores.Lab, wanted, known: list[str], set_progress=None, cookies=None) -> dict:
-    """Run the harness against this site from the background job; keep the report for who asked."""
-    is_op = operator.is_operator(cookies, lab)
+def run(lab: stores.Lab, wanted, known: list[str], who: str | None, is_op: bool, set_progress=None) -> dict:
+    """Run the harness against this site from the background job; keep the report for who asked.
+    `who` and `is_op`: the caller's visitor id and operator standing, from the request's cookies (the page's
+    callback reads them with components/operator.py; this module trusts nothing the browser sent beside them)."""
     if not isinstance(wanted, dict):
         raise JobRefused(f"the run request must be an object, not {_quote(wanted)}")
     request = check_request(wanted.get("rows"), wanted.get("sessions"), wanted.get("rounds"), wanted.get("strategies"),
                             known, limits_for(is_op))
-    who = "operator" if is_op else operator.visitor_id(cookies, lab)
+    who = "operator" if is_op else who
     if who is None:
         raise JobRefused("this browser has no visitor id (cookies off?): reload the page")
     url = lab.settings.self_url
@@ -290,46 +234,6 @@ def _measure(lab: stores.Lab, request: dict, url: str, set_progress) -> dict:
             set_progress((share, f"{share}%", f"now: {label}"))
 
     return Runner(cfg, target, progress=progress).run()
-
-
-def _visitor_key(who: str) -> str:
-    return VISITOR_RUN + hashlib.sha256(who.encode()).hexdigest()[:32]
-
-
-def save(lab: stores.Lab, result: dict) -> None:
-    """Keep result as the site's run (what every browser and the home catalogue show)."""
-    reports.check(result)
-    lab.store.set(LATEST, reports.to_json(result).encode())
-
-
-def save_for(lab: stores.Lab, result: dict, who: str) -> None:
-    """The operator's run becomes the site's; a visitor's is kept for that browser only."""
-    if who == "operator":
-        save(lab, result)
-        return
-    reports.check(result)
-    lab.store.set(_visitor_key(who), reports.to_json(result).encode(), ttl=VISITOR_TTL)
-
-
-def _read(lab: stores.Lab, key: str) -> dict | None:
-    raw = lab.store.get(key)
-    if raw is None:
-        return None
-    try:
-        return reports.check(json.loads(raw))
-    except (ValueError, reports.ReportError):
-        return None
-
-
-def latest(lab: stores.Lab) -> dict | None:
-    """The site's run kept in the store, or None (none yet, or unreadable)."""
-    return _read(lab, LATEST)
-
-
-def mine(lab: stores.Lab, cookies=None) -> dict | None:
-    """This browser's own latest run (a visitor's), or None."""
-    who = operator.visitor_id(cookies, lab)
-    return _read(lab, _visitor_key(who)) if who else None
 
 
 def visitors(lab: stores.Lab) -> pd.DataFrame:

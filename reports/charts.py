@@ -1,8 +1,10 @@
-"""The report's charts, built from report rows; report.html and the /benchmark page show the same ones."""
+"""The reports' charts, built from report rows; report.html and the /benchmark page show the same ones."""
 
 from __future__ import annotations
 
 import plotly.graph_objects as go
+
+from .rows import rows_in, standard, strategies_in, total_bytes
 
 # Fourteen colours told apart on a projector (strategies keep their colour across charts).
 PALETTE = ["#6c757d", "#d62728", "#ff7f0e", "#1f77b4", "#9467bd", "#2ca02c", "#17becf", "#8c564b", "#e377c2", "#111827",
@@ -10,7 +12,7 @@ PALETTE = ["#6c757d", "#d62728", "#ff7f0e", "#1f77b4", "#9467bd", "#2ca02c", "#1
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 
 
-def _style(fig: go.Figure, title: str, height: int = 360, legend: bool = True) -> go.Figure:
+def style(fig: go.Figure, title: str, height: int = 360, legend: bool = True) -> go.Figure:
     fig.update_layout(
         template="plotly_white",
         title={"text": title, "x": 0.01, "font": {"size": 15}},
@@ -22,22 +24,6 @@ def _style(fig: go.Figure, title: str, height: int = 360, legend: bool = True) -
         bargap=0.18,
     )
     return fig
-
-
-def standard(results: list[dict]) -> list[dict]:
-    return [r for r in results if r.get("scenario") in ("standard", "scale-out")]
-
-
-def strategies_in(results: list[dict]) -> list[str]:
-    order: list[str] = []
-    for r in results:
-        if r["strategy"] not in order:
-            order.append(r["strategy"])
-    return order
-
-
-def rows_in(results: list[dict]) -> list[int]:
-    return sorted({r["rows"] for r in results})
 
 
 def color_of(strategy: str, order: list[str]) -> str:
@@ -53,51 +39,48 @@ def empty(message: str, height: int = 300) -> go.Figure:
     fig.add_annotation(text=message, showarrow=False, font={"size": 14, "color": "#6c757d"})
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    return _style(fig, "", height, legend=False)
+    return style(fig, "", height, legend=False)
+
+
+def _per_row_count(results: list[dict], bar) -> go.Figure | None:
+    """One bar trace per row count (shaded light to dark); bar(part, n) gives the trace's own fields."""
+    rows = standard(results)
+    if not rows:
+        return None
+    fig = go.Figure()
+    shades = _shades(len(rows_in(rows)))
+    for shade, n in zip(shades, rows_in(rows), strict=True):
+        part = [r for r in rows if r["rows"] == n]
+        fig.add_bar(name=f"{n:,} rows", x=[_label(r) for r in part], marker_color=shade, **bar(part, n))
+    return fig
 
 
 def latency_bars(results: list[dict]) -> go.Figure:
     """p50 per strategy (bars, one per row count) with a whisker up to p95."""
-    rows = standard(results)
-    if not rows:
+    fig = _per_row_count(results, lambda part, n: {
+        "y": [r["latency_ms_p50"] for r in part],
+        "error_y": {"type": "data", "symmetric": False, "array": [gap(r["latency_ms_p95"], r["latency_ms_p50"]) for r in part],
+                    "arrayminus": [0] * len(part), "thickness": 1.2, "width": 3},
+        "hovertemplate": "%{x}<br>p50 %{y:,.0f} ms<extra>" + f"{n:,} rows" + "</extra>",
+    })
+    if fig is None:
         return empty("No latency measured")
-    fig = go.Figure()
-    shades = _shades(len(rows_in(rows)))
-    for shade, n in zip(shades, rows_in(rows), strict=True):
-        part = [r for r in rows if r["rows"] == n]
-        fig.add_bar(
-            name=f"{n:,} rows",
-            x=[_label(r) for r in part],
-            y=[r["latency_ms_p50"] for r in part],
-            error_y={"type": "data", "symmetric": False, "array": [_gap(r["latency_ms_p95"], r["latency_ms_p50"]) for r in part],
-                     "arrayminus": [0] * len(part), "thickness": 1.2, "width": 3},
-            marker_color=shade,
-            hovertemplate="%{x}<br>p50 %{y:,.0f} ms<extra>" + f"{n:,} rows" + "</extra>",
-        )
     fig.update_yaxes(title="ms (p50, whisker p95)", rangemode="tozero")
-    return _style(fig, "Latency per interaction")
+    return style(fig, "Latency per interaction")
 
 
 def bytes_bars(results: list[dict]) -> go.Figure:
     """Request + response bytes per interaction (log scale), one bar per row count."""
-    rows = standard(results)
-    if not rows:
+    fig = _per_row_count(results, lambda part, n: {
+        "y": [total_bytes(r) for r in part],
+        "customdata": [[r["request_bytes"] or 0, r["response_bytes"] or 0] for r in part],
+        "hovertemplate": "%{x}<br>%{y:,.0f} B per interaction<br>up %{customdata[0]:,} B · down %{customdata[1]:,} B"
+                         "<extra>" + f"{n:,} rows" + "</extra>",
+    })
+    if fig is None:
         return empty("No bytes measured")
-    fig = go.Figure()
-    shades = _shades(len(rows_in(rows)))
-    for shade, n in zip(shades, rows_in(rows), strict=True):
-        part = [r for r in rows if r["rows"] == n]
-        fig.add_bar(
-            name=f"{n:,} rows",
-            x=[_label(r) for r in part],
-            y=[_total(r) for r in part],
-            customdata=[[r["request_bytes"] or 0, r["response_bytes"] or 0] for r in part],
-            marker_color=shade,
-            hovertemplate="%{x}<br>%{y:,.0f} B per interaction<br>up %{customdata[0]:,} B · down %{customdata[1]:,} B"
-            "<extra>" + f"{n:,} rows" + "</extra>",
-        )
     fig.update_yaxes(title="bytes (up + down)", type="log", dtick=1, exponentformat="SI")
-    return _style(fig, "Bytes on the wire per interaction")
+    return style(fig, "Bytes on the wire per interaction")
 
 
 def growth(results: list[dict], metric: str = "bytes") -> go.Figure:
@@ -129,7 +112,7 @@ def growth(results: list[dict], metric: str = "bytes") -> go.Figure:
         )
     fig.update_xaxes(title="rows in the dataset", type="log", dtick=1, exponentformat="SI")
     fig.update_yaxes(title=titles[metric][1], type="log", dtick=1, exponentformat="SI")
-    return _style(fig, titles[metric][0])
+    return style(fig, titles[metric][0])
 
 
 def worker_distribution(results: list[dict]) -> go.Figure:
@@ -163,7 +146,7 @@ def worker_distribution(results: list[dict]) -> go.Figure:
                     hoverinfo="text", marker_color=shades[rank % len(shades)])
     fig.update_layout(barmode="stack")
     fig.update_yaxes(title="% of requests", range=[0, 100])
-    return _style(fig, "Which workers answered (share of requests per worker)")
+    return style(fig, "Which workers answered (share of requests per worker)")
 
 
 def stampede(results: list[dict]) -> go.Figure:
@@ -178,7 +161,7 @@ def stampede(results: list[dict]) -> go.Figure:
                     y=[r["computations"] for r in part], marker_color=color_of(strategy, order))
     fig.update_xaxes(title="repetition (a new cold value each time)")
     fig.update_yaxes(title="times the expensive step ran", rangemode="tozero", dtick=1)
-    return _style(fig, "Stampede: sessions asking for one cold value at the same moment")
+    return style(fig, "Stampede: sessions asking for one cold value at the same moment")
 
 
 def all_figures(results: list[dict]) -> dict[str, go.Figure]:
@@ -197,17 +180,11 @@ def all_figures(results: list[dict]) -> dict[str, go.Figure]:
 
 
 def _metric(r: dict, metric: str):
-    return {"bytes": _total(r), "latency": r.get("latency_ms_p50"), "server": r.get("server_bytes"),
+    return {"bytes": total_bytes(r), "latency": r.get("latency_ms_p50"), "server": r.get("server_bytes"),
             "browser": r.get("browser_bytes")}[metric]
 
 
-def _total(r: dict) -> int | None:
-    if r.get("request_bytes") is None and r.get("response_bytes") is None:
-        return None
-    return (r.get("request_bytes") or 0) + (r.get("response_bytes") or 0)
-
-
-def _gap(high, low):
+def gap(high, low):
     return 0 if high is None or low is None else max(0.0, high - low)
 
 
@@ -220,3 +197,62 @@ def _shades(n: int) -> list[str]:
     if n <= len(base):
         return base[len(base) - n:] if n > 1 else [base[2]]
     return [base[i % len(base)] for i in range(n)]
+
+
+# --------------------------------------------------------------------------- the load scenario's figures
+
+
+def load_latency(results: list[dict]) -> go.Figure:
+    timed = [r for r in results if r.get("latency_ms_p50") is not None]
+    if not timed:
+        return empty("No latency measured")
+    fig = go.Figure()
+    fig.add_bar(x=[r["strategy"] for r in timed], y=[r["latency_ms_p50"] for r in timed], marker_color="#4d8df0", name="p50",
+                error_y={"type": "data", "symmetric": False, "array": [gap(r["latency_ms_p95"], r["latency_ms_p50"]) for r in timed],
+                         "arrayminus": [0] * len(timed), "thickness": 1.2, "width": 3},
+                hovertemplate="%{x}<br>p50 %{y:,.0f} ms<extra></extra>")
+    fig.update_yaxes(title="ms per interaction (p50, whisker p95)", rangemode="tozero")
+    return style(fig, "Latency under load", legend=False)
+
+
+def load_timeline(report: dict) -> go.Figure:
+    bins = report["timeline"]["bins"]
+    width = report["timeline"]["bin_s"]
+    x = [b["t"] + width / 2 for b in bins]
+    fig = go.Figure()
+    fig.add_bar(x=x, y=[b["interactions"] / width for b in bins], name="interactions / s", marker_color="#9ec5fe", width=width * 0.9)
+    fig.add_scatter(x=x, y=[b["errors"] for b in bins], name="errors", mode="lines+markers", line={"color": "#d62728"})
+    fig.add_scatter(x=x, y=[b["stale"] for b in bins], name="stale reads (isolating strategies)", mode="lines+markers",
+                    line={"color": "#ff7f0e", "dash": "dot"})
+    if any(b["unanswered"] for b in bins):
+        fig.add_scatter(x=x, y=[b["unanswered"] or None for b in bins], name="never answered (by start)", mode="markers",
+                        marker={"color": "#9467bd", "size": 10, "symbol": "x"})
+    fig.add_scatter(x=x, y=[b["p95_ms"] for b in bins], name="p95 ms", mode="lines+markers", yaxis="y2", line={"color": "#111827"})
+    outage = report.get("outage") or {}
+    if outage.get("window_s"):
+        fig.add_vrect(x0=outage["down_at_s"], x1=outage["up_at_s"], fillcolor="#d62728", opacity=0.15, line_width=0,
+                      annotation_text="Redis down", annotation_position="top left")
+        fig.add_vrect(x0=outage["up_at_s"], x1=outage["window_s"][1], fillcolor="#f2b701", opacity=0.12, line_width=0,
+                      annotation_text="grace", annotation_position="top right")
+    fig.update_layout(yaxis={"title": "bars: per s · lines: per bin", "rangemode": "tozero"},
+                      yaxis2={"overlaying": "y", "side": "right", "title": "p95 ms", "rangemode": "tozero"})
+    fig.update_xaxes(title="seconds since the load began")
+    return style(fig, f"Interactions, errors and p95 latency per {width:g} s")
+
+
+def load_memory(report: dict) -> go.Figure:
+    memory = report["memory"]
+    timeline = memory.get("timeline") or []
+    if not timeline:
+        return empty("No memory samples")
+    fig = go.Figure()
+    pids = list(dict.fromkeys(pid for s in timeline for pid in (s.get("workers") or {})))
+    for i, pid in enumerate(pids):
+        fig.add_scatter(x=[s["t"] for s in timeline], y=[(s.get("workers") or {}).get(pid) for s in timeline], name=f"worker {pid}",
+                        mode="lines", line={"color": PALETTE[(i + 1) % len(PALETTE)]})
+    if any("redis_rss_mb" in s for s in timeline):
+        fig.add_scatter(x=[s["t"] for s in timeline], y=[s.get("redis_rss_mb") for s in timeline], name="Redis used_memory_rss",
+                        mode="lines", line={"color": "#d62728", "dash": "dash"})
+    fig.update_xaxes(title="seconds since the load began")
+    fig.update_yaxes(title="MB", rangemode="tozero")
+    return style(fig, "Resident memory over the run")

@@ -1,0 +1,115 @@
+"""report.html: one self-contained file per report (plotly.js inlined once), rendered from Jinja2 templates
+(templates/, one stylesheet) that escape every value by themselves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+import plotly.io as pio
+
+from . import charts
+from .fmt import number, target_verdict
+from .load_view import memory_lines, outage_line
+from .rows import rows_in, standard
+from .tables import LOAD_COLUMNS, TABLE_COLUMNS, cell, table_rows
+from .verdicts import stampede_lines, targets, verdicts
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, keep_trailing_newline=True,
+                          undefined=jinja2.StrictUndefined)
+CSS = (TEMPLATES / "report.css").read_text()
+GROWTH = ("growth-bytes", "growth-latency", "growth-server", "growth-browser")
+EVENTS_SHOWN = 120
+
+
+def _has_data(name: str, results: list[dict]) -> bool:
+    """Whether a chart would show anything: the report leaves out the ones that would be empty."""
+    shown = standard(results)
+    if name in GROWTH:
+        return len(rows_in(shown)) > 1
+    if name == "latency":
+        return any(r.get("latency_ms_p50") is not None for r in shown)
+    if name in ("bytes", "workers"):
+        return bool(shown)
+    return True
+
+
+def _inline(figures: dict) -> dict[str, str]:
+    """Each figure as an HTML fragment; plotly.js goes in once, with the first one."""
+    out, first = {}, True
+    for name, fig in figures.items():
+        out[name] = pio.to_html(fig, include_plotlyjs=first, full_html=False, div_id=f"chart-{name}",
+                                config={"displaylogo": False, "responsive": True})
+        first = False
+    return out
+
+
+def _known(value, unit: str = "") -> str:
+    return "unknown" if value in (None, "", "?") else f"{value}{unit}"
+
+
+def _workers(cfg: dict) -> str:
+    if cfg.get("workers"):
+        return f"{cfg['workers']} workers"
+    if cfg.get("workers_observed"):
+        return f"{cfg['workers_observed']} workers seen"
+    return "workers unknown"
+
+
+def _standard_rows(results: list[dict]) -> list[dict]:
+    out = []
+    for r, row in zip(results, table_rows(results), strict=True):
+        bad = (r.get("stale_reads") or 0) + (r.get("leaks") or 0)
+        cls = "bad" if bad else ("floor" if r.get("kind") == "baseline" else "")
+        out.append({"cls": cls, "cells": [cell(k, row[k]) for k, _ in TABLE_COLUMNS]})
+    return out
+
+
+def standard_html(report: dict) -> str:
+    cfg, results = report["config"], report["results"]
+    figures = {name: fig for name, fig in charts.all_figures(results).items() if _has_data(name, results)}
+    machine = cfg.get("machine") or {}
+    return _ENV.get_template("standard.html.j2").render(
+        css=CSS, cfg=cfg, results=results, schema=report.get("schema", ""),
+        rows=", ".join(f"{n:,}" for n in cfg.get("rows", [])), workers=_workers(cfg),
+        compute_delay=_known(cfg.get("compute_delay"), " s"), dash_version=_known(cfg.get("dash_version")),
+        cpus=_known(machine.get("cpus")), python=_known(machine.get("python")), created=_known(report.get("created")),
+        took=_known(report.get("seconds"), " s"), skipped=cfg.get("skipped") or {},
+        columns=TABLE_COLUMNS, table=_standard_rows(results), verdicts=verdicts(report), charts=_inline(figures),
+        growth=list(GROWTH), stampede=stampede_lines(report),
+        growth_empty="Growth curves need at least two row counts: this run measured one." if standard(results) else "",
+        targets=[{**t, "measured": "–" if t["ratio"] is None else f"{t['ratio']:.4g}", "verdict": target_verdict(t["met"])}
+                 for t in targets(report)],
+    )
+
+
+def _load_cell(key: str, r: dict) -> str:
+    if key == "passed":
+        return "✓" if r["passed"] else "✗"
+    value = r.get(key)
+    return value if isinstance(value, str) else number(value)
+
+
+def load_html(report: dict) -> str:
+    cfg, results = report["config"], report["results"]
+    outage = report.get("outage")
+    columns = [c for c in LOAD_COLUMNS if outage is not None or c[0] != "errors_outside_window"]
+    figures = {"latency": charts.load_latency(results), "timeline": charts.load_timeline(report),
+               "memory": charts.load_memory(report)}
+    return _ENV.get_template("load.html.j2").render(
+        css=CSS, cfg=cfg, results=results, schema=report.get("schema", ""), passed=report.get("passed"),
+        cpus=(cfg.get("machine") or {}).get("cpus"), created=str(report.get("created", "")),
+        skipped=cfg.get("skipped") or {}, columns=columns,
+        table=[{"passed": r["passed"], "cells": [_load_cell(k, r) for k, _ in columns]} for r in results],
+        charts=_inline(figures), outage=outage, outage_line=outage_line(report) if outage is not None else "",
+        memory=memory_lines(report), events=(report.get("events") or [])[:EVENTS_SHOWN],
+        events_total=report.get("events_total"),
+        targets=[{**t, "measured": t["ratio"] if isinstance(t["ratio"], str) else number(t["ratio"]),
+                  "verdict": target_verdict(t["met"], missed="MISSED")} for t in report["targets"]],
+    )
+
+
+def to_html(report: dict) -> str:
+    """One file, no network needed: the load scenario's own page, or the standard one."""
+    return load_html(report) if report["config"].get("scenario") == "load" else standard_html(report)
