@@ -1,7 +1,7 @@
 """The benchmark job's signed pass: the header its requests carry so the server caps the expensive step's
 delay at the CLI's for those requests only (workload.DELAY_CAP) and telemetry leaves them out of "visitors".
 
-Checked before every request (components/operator.py installs the hook); minted by the job (runtime/bench_job.py).
+Checked before every request (app.py installs the hook); minted by the job (runtime/bench_job.py).
 """
 
 from __future__ import annotations
