@@ -190,7 +190,7 @@ def _no_such_asset(_exc):
 def _last_resort(exc):
     """A callback that still trips over a value the checks above let through: 400, not 500.
 
-    The page's own checks are the real defence (components/choices.py); this only keeps a
+    The page's own checks are the real defence (choices.py); this only keeps a
     missed case from answering a traceback. It is logged in one line, so it gets fixed."""
     if isinstance(exc, HTTPException):
         return exc

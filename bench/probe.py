@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import time
 
-from .dashclient import Browser, dumps, parse
-from .specs import SEP, Spec
+from stores.ids import PROBE_ASK_ID, PROBE_ID
 
-PROBE_ID = f"benchmark{SEP}probe"
+from .dashclient import Browser, dumps, parse
+from .specs import Spec
+
 PROBE_OUTPUT = f"{PROBE_ID}.data"
-PROBE_INPUT = f"benchmark{SEP}probe-ask"
 
 
 class Probe:
@@ -26,9 +26,9 @@ class Probe:
         payload = {
             "output": PROBE_OUTPUT,
             "outputs": {"id": PROBE_ID, "property": "data"},
-            "inputs": [{"id": PROBE_INPUT, "property": "data", "value": ask}],
-            "changedPropIds": [f"{PROBE_INPUT}.data"],
-            "parsedChangedPropsIds": [f"{PROBE_INPUT}.data"],
+            "inputs": [{"id": PROBE_ASK_ID, "property": "data", "value": ask}],
+            "changedPropIds": [f"{PROBE_ASK_ID}.data"],
+            "parsedChangedPropsIds": [f"{PROBE_ASK_ID}.data"],
         }
         url = self.browser.next_url() + "/_dash-update-component"
         try:

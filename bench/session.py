@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import workload
+from stores.ids import SEPARATOR
 
 from .dashclient import Browser, Graph, Interaction, Page, dumps
 from .plan import in_namespace
-from .specs import CLICK, SEP, Ctx, Spec
+from .specs import CLICK, Ctx, Spec
 
 
 @dataclass
@@ -116,7 +117,7 @@ def browser_held_bytes(page: Page, spec: Spec) -> int:
             value = page.get(spec.cid(name), prop)
             total += len(dumps(value)) if value is not None else 0
         return total
-    scope_prefix = spec.ns + SEP
+    scope_prefix = spec.ns + SEPARATOR
     for comp in page.components():
         ident = comp["props"].get("id")
         mine = (isinstance(ident, str) and ident.startswith(scope_prefix)) or (isinstance(ident, dict) and ident.get("ns") == spec.ns)

@@ -27,8 +27,7 @@ from urllib.parse import urlencode
 import numpy as np
 
 import workload
-
-SEP = "__"
+from stores.ids import SEPARATOR, cid
 
 
 @dataclass
@@ -119,7 +118,7 @@ class Spec:
         return self.namespace or self.slug
 
     def cid(self, name: str) -> str:
-        return f"{self.ns}{SEP}{name}"
+        return cid(self.ns, name)
 
     def prefixes(self) -> tuple:
         return self.server_prefixes if self.server_prefixes is not None else (f"{self.slug}:",)
@@ -281,13 +280,18 @@ add(Spec(
     note="Set writes a module global in whichever worker answers; Read returns that worker's copy.",
 ))
 
-add(Spec(
-    slug="hidden-div",
-    setup=(Act("rows", "value", ROWS),),
-    round=(Act("region", "value", REGION),),
-    reads=(Read("table", "children", identify_workload),),
-    note="The cleaned frame as JSON in a hidden div: down once, up once per consumer.",
-))
+def _hidden_div(slug: str, note: str) -> Spec:
+    """A page whose producer fills a hidden div: rows chosen once at set-up, a region per round, its table read."""
+    return Spec(
+        slug=slug,
+        setup=(Act("rows", "value", ROWS),),
+        round=(Act("region", "value", REGION),),
+        reads=(Read("table", "children", identify_workload),),
+        note=note,
+    )
+
+
+add(_hidden_div("hidden-div", "The cleaned frame as JSON in a hidden div: down once, up once per consumer."))
 
 add(Spec(
     slug="browser-store",
@@ -297,13 +301,7 @@ add(Spec(
     note="Writes to the page's default store (storage_type='session'); its consumer reads it as Input.",
 ))
 
-add(Spec(
-    slug="aggregates",
-    setup=(Act("rows", "value", ROWS),),
-    round=(Act("region", "value", REGION),),
-    reads=(Read("table", "children", identify_workload),),
-    note="The producer ships per-fruit aggregates in the hidden div instead of the frame.",
-))
+add(_hidden_div("aggregates", "The producer ships per-fruit aggregates in the hidden div instead of the frame."))
 
 add(Spec(
     slug="cache-signal",
@@ -316,22 +314,26 @@ add(Spec(
     note="flask-caching memoize on the shared backend, at the page's fixed 10,000 rows.",
 ))
 
-add(Spec(
-    slug="session-cache",
-    setup=(Act("rows", "value", ROWS),),
-    round=(Act("region", "value", REGION), Act("rows", "value", ROWS), click("fetch")),
-    reads=(Read("table", "children", identify_workload), Read("graph", "figure", identify_fruit_figure)),
-    note="Per-session Arrow frame in the store under the signed session id.",
-))
+def _per_session(slug: str, button: str, note: str, **where) -> Spec:
+    """A page that keeps a frame per session on the server: region and rows, then `button`; table and chart read."""
+    return Spec(
+        slug=slug,
+        setup=(Act("rows", "value", ROWS),),
+        round=(Act("region", "value", REGION), Act("rows", "value", ROWS), click(button)),
+        reads=(Read("table", "children", identify_workload), Read("graph", "figure", identify_fruit_figure)),
+        note=note,
+        **where,
+    )
 
-add(Spec(
-    slug="session-files",
-    setup=(Act("rows", "value", ROWS),),
-    round=(Act("region", "value", REGION), Act("rows", "value", ROWS), click("save")),
-    reads=(Read("table", "children", identify_workload), Read("graph", "figure", identify_fruit_figure)),
+
+add(_per_session("session-cache", "fetch", "Per-session Arrow frame in the store under the signed session id."))
+
+add(_per_session(
+    "session-files",
+    "save",
+    "One Arrow file per session; server bytes are those files.",
     server_prefixes=(),
     server_dirs=("session-files",),
-    note="One Arrow file per session; server bytes are those files.",
 ))
 
 add(Spec(
@@ -389,7 +391,7 @@ add(Spec(
 
 def _url_query(payload: dict) -> dict:
     """The url-state page's clientside callback, in Python: the query string its controls make."""
-    values = {i["id"].split(SEP, 1)[-1]: i.get("value") for i in payload.get("inputs") or []}
+    values = {i["id"].split(SEPARATOR, 1)[-1]: i.get("value") for i in payload.get("inputs") or []}
     query = urlencode({name: values.get(name) for name in ("region", "rows", "fruit")})
     return {"url-state__link": {"children": f"/url-state?{query}"},
             "url-state__link-bytes": {"children": f"The state is {len(query)} bytes of query string"}}

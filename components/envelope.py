@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 
-from components.choices import quote
+from choices import quote
 
 # A lone UTF-16 surrogate ("\ud800" not followed by its low half, or a low half alone) parses
 # into a Python str that no UTF-8 encoder accepts: the response would fail after the work.

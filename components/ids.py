@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SEPARATOR = "__"
+from stores.ids import SEPARATOR, cid
 
 
 class Ids:
@@ -14,7 +14,7 @@ class Ids:
         self.slug = slug
 
     def __call__(self, name: str) -> str:
-        return f"{self.slug}{SEPARATOR}{name}"
+        return cid(self.slug, name)
 
     def match(self, kind: str, **keys) -> dict:
         """A pattern-matching id within this namespace."""

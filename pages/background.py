@@ -5,9 +5,10 @@ from dash import ClientsideFunction, Input, Output, State, callback, clientside_
 import stores
 import workload
 from components import a11y, figures, instruments, strategy
-from components import background_jobs as jobs
+from components import background_view as view
 from components.ids import Ids
 from components.source import source_panel
+from runtime import background_jobs as jobs
 
 META = strategy.strategy_meta(
     slug="background",
@@ -263,7 +264,7 @@ def layout(**_query):
 )
 def simple_job(n_clicks, rows, steps, token):
     lab = stores.current()
-    return jobs.guarded(lambda: jobs.result_view(jobs.run(lab, jobs.ticket(token, "1", n_clicks), rows, steps)))
+    return view.guarded(lambda: view.result_view(jobs.run(lab, jobs.ticket(token, "1", n_clicks), rows, steps)))
 
 
 # 2 — running= disables the button while the job runs.
@@ -277,7 +278,7 @@ def simple_job(n_clicks, rows, steps, token):
 )
 def job_with_running(n_clicks, rows, steps, token):
     lab = stores.current()
-    return jobs.guarded(lambda: jobs.result_view(jobs.run(lab, jobs.ticket(token, "2", n_clicks), rows, steps)))
+    return view.guarded(lambda: view.result_view(jobs.run(lab, jobs.ticket(token, "2", n_clicks), rows, steps)))
 
 
 # 3 — cancel= : the Cancel button terminates the job.
@@ -292,7 +293,7 @@ def job_with_running(n_clicks, rows, steps, token):
 )
 def cancellable_job(n_clicks, rows, steps, token):
     lab = stores.current()
-    return jobs.guarded(lambda: jobs.result_view(jobs.run(lab, jobs.ticket(token, "3", n_clicks), rows, steps)))
+    return view.guarded(lambda: view.result_view(jobs.run(lab, jobs.ticket(token, "3", n_clicks), rows, steps)))
 
 
 # In the browser: say what Cancel did (the result never comes) in the result box itself, so it never
@@ -335,9 +336,9 @@ def progress_bar_job(set_progress, n_clicks, rows, steps, token):
         return no_update
 
     def report(done, total, _region, record):
-        set_progress((round(100 * done / total), jobs.progress_label(done, total, record)))
+        set_progress((round(100 * done / total), view.progress_label(done, total, record)))
 
-    return jobs.guarded(lambda: jobs.result_view(jobs.run(lab, jobs.ticket(token, "4", n_clicks), rows, steps, on_step=report)))
+    return view.guarded(lambda: view.result_view(jobs.run(lab, jobs.ticket(token, "4", n_clicks), rows, steps, on_step=report)))
 
 
 # The watchdog: every second while job 4 runs, and once when it stops.
@@ -358,8 +359,8 @@ def watch_progress_job(_tick, running, n_clicks, cancelled_run, token):
     try:
         verdict = jobs.watch(lab, jobs.ticket(token, "4", n_clicks), running=bool(running), cancelled=cancelled_run == n_clicks)
     except (stores.StoreError, jobs.JobError) as exc:
-        return jobs.error_view(exc), no_update
-    return jobs.watch_view(verdict), (n_clicks if verdict.lost_now else no_update)
+        return view.error_view(exc), no_update
+    return view.watch_view(verdict), (n_clicks if verdict.lost_now else no_update)
 
 
 # Remember, in the browser, which run the user cancelled (no request needed).
@@ -387,8 +388,8 @@ clientside_callback(
 )
 def progress_graph_job(set_progress, n_clicks, rows, steps, token):
     lab = stores.current()
-    return jobs.guarded(
-        lambda: jobs.result_view(
+    return view.guarded(
+        lambda: view.result_view(
             jobs.run(
                 lab,
                 jobs.ticket(token, "5", n_clicks),
@@ -410,7 +411,7 @@ def progress_graph_job(set_progress, n_clicks, rows, steps, token):
 )
 def synchronous_job(n_clicks, rows, token):
     lab = stores.current()
-    return jobs.guarded(lambda: jobs.run_sync(lab, token, n_clicks, rows))
+    return view.guarded(lambda: view.run_sync(lab, token, n_clicks, rows))
 
 
 # The browser notices the failed request (assets/background.js) and keeps a clock meanwhile.
@@ -441,7 +442,7 @@ def explain_killed_worker(failure, token):
         record = jobs.load(lab, jobs.ticket(token, "sync", failure.get("clicks")))
     except (stores.StoreError, jobs.JobError):
         record = None
-    return jobs.sync_autopsy(failure, record, lab.settings.worker_timeout, jobs.long_job_seconds(lab.settings))
+    return view.sync_autopsy(failure, record, lab.settings.worker_timeout, jobs.long_job_seconds(lab.settings))
 
 
 # Why a task queue, in the background: the same job, and it finishes.
@@ -460,12 +461,12 @@ def background_twin(set_progress, n_clicks, rows, token):
     seconds = jobs.long_job_seconds(lab.settings)
 
     def report(done, total, _region, record):
-        set_progress((round(100 * done / total), jobs.progress_label(done, total, record)))
+        set_progress((round(100 * done / total), view.progress_label(done, total, record)))
 
     def job():
         record = jobs.run(lab, jobs.ticket(token, "twin", n_clicks), rows, 4, step_delay=seconds / 4, on_step=report)
-        return jobs.result_view(
+        return view.result_view(
             record, f"Finished: {record['seconds']:.1f} s, past the {lab.settings.worker_timeout} s worker timeout"
         )
 
-    return jobs.guarded(job)
+    return view.guarded(job)

@@ -11,6 +11,7 @@ from components.ids import Ids
 from components.strategy import strategies
 from runtime import bench_job, bench_pass, bench_probe, bench_runs
 from stores import telemetry
+from stores.ids import PROBE_ASK_ID, PROBE_ID
 
 dash.register_page(__name__, path="/benchmark", name="Benchmark", title="Benchmark · Dash State Lab", order=200, tool=True)
 ids = Ids("benchmark")
@@ -112,7 +113,7 @@ def layout(**_query):
             ),
             dcc.Store(id=ids("request")),
             dcc.Store(id=ids("done")),
-            dcc.Store(id=ids("probe-ask")),
+            dcc.Store(id=PROBE_ASK_ID),
             dcc.Store(id=ids("probe")),
         ]
     )
@@ -243,7 +244,7 @@ def pong(n_clicks):
 
 
 # The harness's read-only window on the server's counters and bytes held.
-@callback(Output(ids("probe"), "data"), Input(ids("probe-ask"), "data"), prevent_initial_call=True)
+@callback(Output(PROBE_ID, "data"), Input(PROBE_ASK_ID, "data"), prevent_initial_call=True)
 def probe(ask):
     try:
         return bench_probe.snapshot(stores.current(), ask)

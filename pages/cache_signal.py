@@ -6,9 +6,10 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 from flask import g
 
+import choices
 import stores
 import workload
-from components import choices, figures, instruments, strategy
+from components import figures, instruments, strategy
 from components.ids import Ids
 from components.serverstate import EXPECTED, ago, clock, empty_figure, problem
 from components.source import source_panel

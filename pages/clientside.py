@@ -2,8 +2,9 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
 
+import choices
 import workload
-from components import beyond, choices, figures, instruments, strategy
+from components import beyond, figures, instruments, strategy
 from components.ids import Ids
 from components.source import source_panel
 

@@ -2,9 +2,10 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html, no_update
 
+import choices
 import stores
 import workload
-from components import choices, figures, instruments, payload, strategy
+from components import figures, instruments, payload, strategy
 from components.ids import Ids
 from components.source import source_panel
 from stores.codec import BadPayload

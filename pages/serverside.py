@@ -2,9 +2,10 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, ctx, dcc, html
 
+import choices
 import stores
 import workload
-from components import beyond, choices, figures, instruments, strategy
+from components import beyond, figures, instruments, strategy
 from components.ids import Ids
 from components.source import source_panel
 from stores import serverside

@@ -7,9 +7,10 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
+import choices
 import stores
 import workload
-from components import choices, figures, instruments, strategy
+from components import figures, instruments, strategy
 from components.ids import Ids
 from components.serverstate import (
     EXPECTED,

@@ -5,9 +5,10 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
+import choices
 import stores
 import workload
-from components import choices, figures, instruments, strategy
+from components import figures, instruments, strategy
 from components.ids import Ids
 from components.serverstate import (
     EXPECTED,

@@ -5,9 +5,10 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, clientside_callback, dcc, html
 
+import choices
 import stores
 import workload
-from components import choices, figures, instruments, strategy
+from components import figures, instruments, strategy
 from components.ids import Ids
 from components.serverstate import EXPECTED, consumers, empty_figure, problem, summary_table, workload_pickers
 from components.source import source_panel

@@ -61,35 +61,23 @@ _KEY = re.compile(r"^([a-z0-9][a-z0-9.\-]{0,47})@([0-9a-f.\-]{1,80})$")
 _VIEW_PART = re.compile(r"^[a-z0-9-]{1,24}$")
 
 
+def _under(rest: str) -> property:
+    """A key (or key prefix) under the strategy's own prefix: "<slug>:" + rest."""
+    return property(lambda keys: f"{keys.slug}:{rest}")
+
+
 @dataclass(frozen=True)
 class Keys:
     """The store keys of one strategy's prefix."""
 
     slug: str
 
-    @property
-    def prefix(self) -> str:
-        return f"{self.slug}:"
-
-    @property
-    def frame(self) -> str:
-        return f"{self.slug}:frame:"
-
-    @property
-    def entry(self) -> str:
-        return f"{self.slug}:entry:"
-
-    @property
-    def seen(self) -> str:
-        return f"{self.slug}:seen:"
-
-    @property
-    def view(self) -> str:
-        return f"{self.slug}:view:"
-
-    @property
-    def estimate(self) -> str:
-        return f"{self.slug}:meta:bytes"
+    prefix = _under("")
+    frame = _under("frame:")
+    entry = _under("entry:")
+    seen = _under("seen:")
+    view = _under("view:")
+    estimate = _under("meta:bytes")
 
     def view_key(self, content: str, name: tuple) -> str:
         return f"{self.view}{content}:{'.'.join(name)}"

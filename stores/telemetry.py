@@ -25,6 +25,7 @@ from werkzeug.exceptions import HTTPException
 from . import codec
 from .base import Store, StoreError
 from .budget import RECORD_BYTES
+from .ids import SEPARATOR
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ RECORD_TTL = 6 * 3600
 PID_HEADER = "X-Worker-PID"
 LAB = "_lab"  # the site's own instrument callbacks, kept apart from the strategies
 
-_SLUG = re.compile(r"([a-z][a-z0-9-]*)__")
+_SLUG = re.compile(r"([a-z][a-z0-9-]*)" + re.escape(SEPARATOR))
 _DICT_NS = re.compile(r'"ns":"([a-z][a-z0-9-]*)"')
 _DICT_TYPE = re.compile(r'"type":"lab-')
 

@@ -10,7 +10,7 @@ import psutil
 from playwright.sync_api import expect
 
 import stores
-from components import background_jobs as jobs
+from runtime import background_jobs as jobs
 from tests.support import wait_until
 
 

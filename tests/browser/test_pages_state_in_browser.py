@@ -77,6 +77,13 @@ def interaction(page, ns: str, producer: str, consumers: list[str], since: int) 
     }
 
 
+def pick_rows(page, ns: str, rows: int, consumers: list[str]) -> dict:
+    """Choose a row count on a hidden-div page: its producer runs, then every consumer; what they exchanged."""
+    since = len(log_entries(page, ns))
+    choose(page, f"{ns}__rows", rows)
+    return interaction(page, ns, f"{ns}__data.children", consumers, since)
+
+
 # --- global variable ------------------------------------------------------------------------
 
 
@@ -193,9 +200,7 @@ def test_hidden_div_ships_the_frame_and_bytes_grow_with_rows(embedded_site, new_
     consumers = [f"hidden-div__scatter-{fruit}.figure" for fruit in SHOWN_FRUITS] + ["hidden-div__table.children"]
     measured = {}
     for rows in (1_000, 100_000):
-        since = len(log_entries(page, "hidden-div"))
-        choose(page, "hidden-div__rows", rows)
-        measured[rows] = interaction(page, "hidden-div", "hidden-div__data.children", consumers, since)
+        measured[rows] = pick_rows(page, "hidden-div", rows, consumers)
         expect(page.locator("#hidden-div__size")).to_contain_text(f"{rows:,} rows →")
         print(f"hidden-div {rows:>7,} rows: {measured[rows]}")
     small, big = measured[1_000], measured[100_000]
@@ -233,9 +238,7 @@ def test_aggregates_ship_a_small_fraction_of_the_frame(embedded_site, new_page):
     consumers = [f"aggregates__line-{fruit}.figure" for fruit in SHOWN_FRUITS] + ["aggregates__bars.figure"]
     measured = {}
     for rows in (1_000, 100_000):
-        since = len(log_entries(page, "aggregates"))
-        choose(page, "aggregates__rows", rows)
-        measured[rows] = interaction(page, "aggregates", "aggregates__data.children", consumers, since)
+        measured[rows] = pick_rows(page, "aggregates", rows, consumers)
         compare = page.locator(f"#aggregates__compare .pl-compare[data-rows='{rows}']")
         compare.wait_for()
         measured[rows]["shipped"] = int(compare.get_attribute("data-shipped"))

@@ -24,7 +24,7 @@ import requests
 from playwright.sync_api import expect
 
 import stores
-from components import background_jobs as jobs
+from runtime import background_jobs as jobs
 from stores.background import make_celery
 from tests.support import wait_js, wait_until
 

@@ -3,7 +3,7 @@
 The attacks of issue 9, findings 2, 5 and 8: 50 job starts in a few seconds, a second job from
 the same page, a cancel signed with the site's own secret that names an unrelated pid, the
 watchdog asked about made-up tokens, four concurrent synchronous demos. Each test performs the
-attack and asserts the bound (stores/joblimits.py, stores/background.py, components/background_jobs.py).
+attack and asserts the bound (stores/joblimits.py, stores/background.py, runtime/background_jobs.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import requests
 from dash import _callback_signing as signing
 
 import stores
-from components import background_jobs as jobs
+from runtime import background_jobs as jobs
 from stores import joblimits
 from stores.background import make_celery
 from tests.integration.test_background_faults import NS, DashPage, raw
