@@ -197,5 +197,6 @@ def use_store(_set, _read, value, stored, history):
         stored = worker_state.clean(value)  # a local name: the new value leaves the function only as the Store's output
         item = worker_state.entry("set", value, os.getpid())
     else:
+        stored = worker_state.clean(stored)  # the Store's value came from the browser: short text, or nothing
         item = worker_state.entry("read", stored, os.getpid(), arrival=ctx.triggered_id is None)
     return *report(item, worker_state.append(history, item), "safe", value), stored
