@@ -1,5 +1,8 @@
-"""Dash State Lab: the Dash app (gunicorn target app:server, Celery target app:celery_app)
-and `python app.py`, the one-command demo server."""
+"""Dash State Lab: the Flask site's Dash app and `python app.py`, the one-command demo server.
+
+gunicorn serves asgi:application (this site plus the live app, asgi.py) or, for the gthread and sync
+kinds, app:server; the Celery target is asgi:celery_app (this module's celery_app, after the live pages
+registered their tasks)."""
 
 from __future__ import annotations
 
@@ -19,10 +22,11 @@ from dash.exceptions import DependencyException, InvalidCallbackReturnValue
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
+import compress
 import security
 import stores
 from components import envelope, instruments, operator, ratelimit, shell  # noqa: F401  (instruments registers its callbacks)
-from config import ConfigError, load_settings
+from config import SERVER_CHOICES, ConfigError, Settings, load_settings
 from runtime import bench_pass
 from serve import PRIVATE_UMASK, PortInUse, Site, prepare_data_dir
 from stores.background import TASK_QUEUE_ERRORS, make_celery, make_manager
@@ -86,6 +90,18 @@ def _lock_first_request_setup(flask_server) -> None:
 _lock_first_request_setup(server)
 
 
+def set_up_now() -> None:
+    """Run Dash's first-request set-up before serving anything (asgi.py does, at import).
+
+    With a second Dash app in the process (the live app), a global `dash.callback` or
+    `clientside_callback` goes to whichever app sets itself up first: the Flask site must be first,
+    whatever path a fresh worker's first request asks for."""
+    steps = [f for f in server.before_request_funcs.get(None, []) if getattr(f, "__name__", "") in FIRST_REQUEST_SETUP]
+    with server.test_request_context("/"):
+        for step in steps:
+            step()
+
+
 @server.before_request
 def _signing_secret():
     # Dash signs background-job handles with the server's secret_key, else with a secret it keeps
@@ -98,6 +114,7 @@ def _signing_secret():
 
 cache.init_app(server)
 limiter = ratelimit.Limiter(lab.store, enabled=settings.rate_limits != "off")
+compress.install(server, settings)  # brotli/gzip per STATELAB_COMPRESS; before telemetry, which records decoded bytes
 stores.telemetry.install(server, lab.store)
 security.install(app)  # CSP (with the hashes of Dash's inline scripts), nosniff, frame-ancestors
 operator.install(server, lab)  # the operator's cookie, each browser's visitor id
@@ -230,8 +247,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes (default %(default)s)")
     parser.add_argument("--data-dir", help="where the embedded stores, session files and caches live "
                         "(default: STATELAB_DATA_DIR, else ./data in the project)")
+    parser.add_argument("--server", choices=SERVER_CHOICES, help="how gunicorn serves the site: asgi (uvicorn workers, "
+                        "the live pages' WebSocket callbacks), gthread or sync (no live pages) "
+                        f"(default: STATELAB_SERVER, else {Settings().server})")
     parser.add_argument("--no-celery", action="store_true", help="with REDIS_URL: do not start a Celery worker "
-                        "(run `celery -A app:celery_app worker` yourself)")
+                        "(run `celery -A asgi:celery_app worker` yourself)")
     return parser.parse_args(argv)
 
 
@@ -259,7 +279,7 @@ def main(argv=None) -> int:
     os.umask(PRIVATE_UMASK)
     args = parse_args(argv)
     try:
-        run_settings = load_settings(data_dir=args.data_dir)
+        run_settings = load_settings(data_dir=args.data_dir, server=args.server)
         prepare_data_dir(run_settings.data_dir)
         store = stores.open_store(run_settings)
         stores.check_reachable(run_settings, store)
@@ -281,7 +301,7 @@ def main(argv=None) -> int:
     try:
         site.start()
         backend = f"Redis at {stores.redact(run_settings.redis_url)}" if run_settings.redis_url else f"embedded stores in {run_settings.data_dir}"
-        print(f"Dash State Lab on {site.url}  ({args.workers} workers, {run_settings.mode} mode: {backend}"
+        print(f"Dash State Lab on {site.url}  ({args.workers} {run_settings.server} workers, {run_settings.mode} mode: {backend}"
               f"{', Celery worker started' if site.worker else ''}). Ctrl-C stops it.", flush=True)
         if operator_note:
             print(operator_note, flush=True)

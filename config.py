@@ -32,7 +32,19 @@ ENV_NAMES = {
     "any_rows": "STATELAB_ANY_ROWS",
     "max_data_bytes": "STATELAB_MAX_DATA_BYTES",
     "data_shares": "STATELAB_DATA_SHARES",
+    "compress": "STATELAB_COMPRESS",
+    "server": "STATELAB_SERVER",
+    "header_deadline": "STATELAB_HEADER_DEADLINE",
+    "ws_origins": "STATELAB_WS_ORIGINS",
+    "ws_max_sockets": "STATELAB_WS_MAX_SOCKETS",
+    "ws_idle_timeout": "STATELAB_WS_IDLE_TIMEOUT",
 }
+
+
+COMPRESS_CHOICES = ("br", "gzip", "off")
+# How gunicorn serves the site (serve.gunicorn_command): "asgi" (uvicorn workers: the Flask site through
+# a2wsgi plus the live app's WebSocket callbacks), "gthread" (threaded WSGI workers), "sync".
+SERVER_CHOICES = ("asgi", "gthread", "sync")
 
 
 class ConfigError(ValueError):
@@ -112,6 +124,20 @@ class Settings:
     # Overrides of those shares, "serverside=0.4,session-cache=0.2" (fractions of the total; they must
     # add up to at most 1 with the defaults of the strategies not named).
     data_shares: str = ""
+    # Response compression as a deployment runs it (compression.py): "br" (brotli, gzip for a client
+    # without it, per Accept-Encoding), "gzip", or "off". Request bodies are never compressed: browsers don't.
+    compress: str = "br"
+    # The web server kind (SERVER_CHOICES); the benchmark and the tests pick one by replacing it.
+    server: str = "gthread"
+    # Seconds a new connection may take to send its request headers before it is closed (idle or dribbling).
+    header_deadline: float = 30.0
+    # Origins besides the site's own whose WebSocket handshakes the live app accepts, comma-separated
+    # ("https://lab.example.org"): needed only behind a proxy that rewrites the Host header.
+    ws_origins: str = ""
+    # Open WebSockets per worker process (more handshakes are refused), and the seconds a socket may stay
+    # silent — the renderer sends a heartbeat every 30 s — before the server closes it (asgi.py).
+    ws_max_sockets: int = 256
+    ws_idle_timeout: float = 90.0
 
     @property
     def shares(self) -> dict[str, float]:
@@ -173,6 +199,12 @@ def load_settings(env: dict | None = None, **overrides) -> Settings:
         )
     settings = Settings(**values)
     _check_shares(settings)
+    if settings.compress not in COMPRESS_CHOICES:
+        raise ConfigError(f"STATELAB_COMPRESS={settings.compress[:40]!r} is not one of {', '.join(COMPRESS_CHOICES)}")
+    if settings.server not in SERVER_CHOICES:
+        raise ConfigError(f"STATELAB_SERVER={settings.server[:40]!r} is not one of {', '.join(SERVER_CHOICES)}")
+    if settings.header_deadline <= 0 or settings.ws_idle_timeout <= 0:
+        raise ConfigError("STATELAB_HEADER_DEADLINE and STATELAB_WS_IDLE_TIMEOUT must be more than 0 seconds")
     return settings
 
 

@@ -14,6 +14,7 @@ import threading
 
 from dash import Dash
 from dash import _callback as dash_callback
+from starlette.datastructures import MutableHeaders
 
 FIXED_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -23,7 +24,10 @@ FIXED_HEADERS = {
 }
 
 
-def policy(script_hashes: list[str]) -> str:
+def policy(script_hashes: list[str], live: bool = False) -> str:
+    """The policy; `live` for the live app, whose renderer opens its WebSocket from a SharedWorker
+    (dash-ws-worker.js, a script of the site's own). 'self' in connect-src covers ws: and wss: to the
+    same host (CSP Level 3; checked in Chromium by tests/integration/test_live_serving.py)."""
     directives = {
         "default-src": ["'self'"],
         "script-src": ["'self'", *script_hashes],
@@ -36,14 +40,17 @@ def policy(script_hashes: list[str]) -> str:
         "form-action": ["'self'"],
         "frame-ancestors": ["'self'"],
     }
+    if live:
+        directives["worker-src"] = ["'self'"]
     return "; ".join(f"{name} {' '.join(values)}" for name, values in directives.items())
 
 
 class _Policy:
     """The header value, recomputed only when Dash has registered new inline scripts."""
 
-    def __init__(self, app: Dash):
+    def __init__(self, app: Dash, live: bool = False):
         self.app = app
+        self.live = live
         self.lock = threading.Lock()
         self.seen = None
         self.value = ""
@@ -55,7 +62,7 @@ class _Policy:
         if seen != self.seen:
             with self.lock:
                 # Sorted and unique: every worker sends the same header whatever its import order.
-                self.value = policy(sorted(set(self.app.csp_hashes())))
+                self.value = policy(sorted(set(self.app.csp_hashes())), self.live)
                 self.seen = (len(self.app._inline_scripts), len(dash_callback.GLOBAL_INLINE_SCRIPTS))
         return self.value
 
@@ -69,3 +76,27 @@ def install(app: Dash) -> None:
             response.headers.setdefault(name, value)
         response.headers.setdefault("Content-Security-Policy", csp.current())
         return response
+
+
+class HeadersMiddleware:
+    """The same headers on every HTTP answer of an ASGI app (the live app, whose FastAPI backend has no
+    after_request hook that sees the response). WebSocket scopes pass through untouched."""
+
+    def __init__(self, asgi_app, dash_app: Dash, extra: dict[str, str] | None = None):
+        self.asgi_app = asgi_app
+        self.csp = _Policy(dash_app, live=True)
+        self.extra = extra or {}
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.asgi_app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in {**FIXED_HEADERS, **self.extra}.items():
+                    headers.setdefault(name, value)
+                headers.setdefault("Content-Security-Policy", self.csp.current())
+            await send(message)
+
+        return await self.asgi_app(scope, receive, send_with_headers)

@@ -89,8 +89,21 @@ def child_env(settings: Settings) -> dict[str, str]:
 THREADS = 16
 
 
+SERVERS = ("sync", "gthread", "asgi")  # config.SERVER_CHOICES; Settings.server picks one
+# Keep-alive of the asgi kind, seconds. Off (0), as for gthread: every answer says "Connection: close", so
+# the existing strategies are measured as before and an open connection always means a request in progress
+# (tests/integration/test_worker_killed.py relies on it). Kept-alive connections would cost the event loop a
+# socket, no thread, and the header deadline would still close a dribbler.
+ASGI_KEEP_ALIVE = 0
+
+
 def gunicorn_command(settings: Settings, host: str, port: int, workers: int) -> list[str]:
-    """The web server's command line; the one place that chooses how the site is served.
+    """The web server's command line for `settings.server`; the one place that chooses how the site is served.
+
+    asgi (uvicorn workers, webworker.HeadersFirstWorker, target asgi:application): the Flask site through
+    a2wsgi on THREADS threads per worker, and the live app's WebSocket callbacks, on one port. Waiting
+    connections cost the event loop a socket, no thread; one without complete headers
+    `settings.header_deadline` s after it was accepted (or after its last response) is closed.
 
     gthread workers (webworker.BoundedThreadWorker): each worker answers up to THREADS requests at
     once and its main loop stays responsive, so an idle or dribbling connection occupies one thread
@@ -99,25 +112,39 @@ def gunicorn_command(settings: Settings, host: str, port: int, workers: int) -> 
     that runs long keeps one thread busy and is no longer killed mid-request.
     Keep-alive is off: every response closes its connection, as with sync workers, so a connection a
     thread holds always means a request in progress. A connection whose headers are not complete
-    30 s after it was accepted is closed (webworker.HEADER_DEADLINE); until then it costs no thread.
+    `settings.header_deadline` s after it was accepted is closed; until then it costs no thread.
+    No WebSocket callbacks (the live pages answer 404).
+
+    sync: gunicorn's plain sync workers, one request at a time each, no protection from slow clients:
+    kept to measure against.
     """
-    return [
-        sys.executable, "-m", "gunicorn", "app:server",
+    if settings.server not in SERVERS:
+        raise ValueError(f"unknown server kind {settings.server!r}; one of {', '.join(SERVERS)}")
+    common = [
+        sys.executable, "-m", "gunicorn",
         "--chdir", str(PROJECT_DIR),
         "--bind", f"{host}:{port}",
         "--workers", str(workers),
-        "--worker-class", "webworker.BoundedThreadWorker",
-        "--threads", str(THREADS),
-        "--keep-alive", "0",
         "--timeout", str(settings.worker_timeout),
         "--graceful-timeout", "5",
         "--log-level", "warning",
+        # gunicorn 27 otherwise opens a control socket under ~/.gunicorn/: nothing outside the data directory.
+        "--no-control-socket",
     ]
+    if settings.server == "asgi":
+        return common + ["--worker-class", "webworker.HeadersFirstWorker", "--keep-alive", str(ASGI_KEEP_ALIVE),
+                         "asgi:application"]
+    if settings.server == "gthread":
+        return common + ["--worker-class", "webworker.BoundedThreadWorker", "--threads", str(THREADS),
+                         "--keep-alive", "0", "app:server"]
+    return common + ["--worker-class", "sync", "app:server"]
 
 
 def celery_command(concurrency: int = 2, name: str = "statelab") -> list[str]:
     return [
-        sys.executable, "-m", "celery", "--workdir", str(PROJECT_DIR), "-A", "app:celery_app", "worker",
+        # asgi:celery_app is app.celery_app after the live pages are imported too: their background callbacks
+        # register their tasks when they are defined, so a worker that imported only app would not know them.
+        sys.executable, "-m", "celery", "--workdir", str(PROJECT_DIR), "-A", "asgi:celery_app", "worker",
         # prefork: the only pool whose tasks Celery can terminate, which cancel needs.
         "--pool", "prefork", "--concurrency", str(concurrency),
         "--hostname", f"{name}-{os.getpid()}-{time.monotonic_ns()}@%h",
@@ -203,7 +230,9 @@ class Site:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         return self.log_dir / f"{name}-{self.port}.log"
 
-    def start(self, timeout: float = 90.0) -> Site:
+    def start(self, timeout: float = 180.0) -> Site:
+        # Generous: every worker imports the whole site at boot, and on a loaded 2-core machine four at once
+        # took over 90 s (one import alone: 16-40 s at a load average of 35).
         # Before anything starts: a server already on the port would answer our readiness check.
         if port_in_use(self.host, self.port):
             raise PortInUse(f"port {self.port} is in use on {self.host}: another server listens there. "
@@ -227,7 +256,7 @@ class Site:
         command = gunicorn_command(self.settings, self.host, self.port, self.workers)
         return spawn(command, self.settings, self._log("gunicorn"))
 
-    def restart_web(self, timeout: float = 90.0) -> None:
+    def restart_web(self, timeout: float = 180.0) -> None:
         """Start a new gunicorn after its master died (e.g. SIGKILLed, which its workers outlive briefly)."""
         old = self.web
         with contextlib.suppress(ProcessLookupError, PermissionError):

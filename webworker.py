@@ -1,4 +1,15 @@
-"""The gunicorn worker class the site runs: gthread, where only a complete request gets a thread.
+"""The gunicorn worker classes the site runs: uvicorn (asgi) and gthread, where no connection holds a
+thread, or anything but a file descriptor, until its request headers are complete.
+
+HeadersFirstWorker (asgi, serve.gunicorn_command): a uvicorn worker whose HTTP protocol
+(HeaderDeadlineH11) closes a connection that has not completed its request headers
+`header_deadline` seconds after it was accepted or after its previous response (keep-alive), idle or
+dribbling. uvicorn itself has only a keep-alive timer, which the first byte of a dribbled request
+cancels. An event loop holds every waiting connection; requests get a thread only inside the app
+(asgi.py's a2wsgi pool). Connections per worker are bounded by gunicorn's --worker-connections
+(uvicorn's limit_concurrency: beyond it, 503).
+
+BoundedThreadWorker (gthread):
 
 Stock gthread hands every new connection to a thread at once: the thread waits up to 5 s for a
 first byte, then reads the request headers with no time limit. Measured on this site (4 workers,
@@ -23,13 +34,19 @@ import selectors
 import time
 from functools import partial
 
+import h11
 from gunicorn.workers.gthread import TConn, ThreadWorker
+from uvicorn.protocols.http.flow_control import CLOSE_HEADER
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn_worker import UvicornWorker
+
+from config import load_settings
 
 # How long a connection may take to complete its headers after it was accepted, idle or not.
 # Waiting costs no thread, only a poller entry, so this can be generous. It must also exceed how
 # long a browser keeps a preconnected, still unused socket (Chromium: 10 s): a server that closes
 # such a socket first races the request the browser is about to send on it, and loses it.
-HEADER_DEADLINE = 30.0
+HEADER_DEADLINE = 30.0  # config.Settings.header_deadline's default; workers read STATELAB_HEADER_DEADLINE
 # More than any header block gunicorn accepts (its limits then refuse it with a 4xx).
 HEAD_LIMIT = 128 * 1024
 
@@ -37,6 +54,10 @@ _PARK = object()  # the headers are not complete yet: back to the poller, no thr
 
 
 class BoundedThreadWorker(ThreadWorker):
+    def init_process(self):
+        self.header_deadline = load_settings().header_deadline
+        super().init_process()
+
     def accept(self, listener):
         try:
             client_sock, client_addr = listener.accept()
@@ -47,7 +68,7 @@ class BoundedThreadWorker(ThreadWorker):
         self.nr_conns += 1
         conn = TConn(self.cfg, client_sock, client_addr, listener.getsockname())  # non-blocking
         conn.head = b""
-        conn.deadline = time.monotonic() + HEADER_DEADLINE
+        conn.deadline = time.monotonic() + self.header_deadline
         self._park(conn)
 
     def _park(self, conn):
@@ -102,3 +123,76 @@ class BoundedThreadWorker(ThreadWorker):
                 self.poller.unregister(conn.sock)
             self.nr_conns -= 1
             conn.close()
+
+
+class HeaderDeadlineH11(H11Protocol):
+    """uvicorn's h11 protocol with a header deadline: from the connection's start, and again from each
+    response's end, the next request's headers must be complete within `header_deadline` seconds."""
+
+    header_deadline = HEADER_DEADLINE  # set from the settings by HeadersFirstWorker
+    keep_alive = True  # False (gunicorn --keep-alive 0): every response says "Connection: close" and closes
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        self._head_timer = None
+        self._arm()
+
+    def _arm(self):
+        self._disarm()
+        self._head_timer = self.loop.call_later(self.header_deadline, self._head_late)
+
+    def _disarm(self):
+        if getattr(self, "_head_timer", None) is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _waiting_for_head(self) -> bool:
+        # h11 leaves IDLE only once a request's header block has been parsed (or on an upgrade).
+        return self.conn.their_state is h11.IDLE and (self.cycle is None or self.cycle.response_complete)
+
+    def _head_late(self):
+        self._head_timer = None
+        if self._waiting_for_head() and not self.transport.is_closing():
+            self.transport.close()
+
+    def data_received(self, data):
+        super().data_received(data)
+        if not self._waiting_for_head():
+            self._disarm()
+
+    def handle_events(self):
+        super().handle_events()
+        # A request just parsed (not a WebSocket upgrade, which starts no cycle): without keep-alive, mark it
+        # "Connection: close" before its task runs, so the answer says so and the connection then closes —
+        # a client never races a reuse against the server's close.
+        cycle = self.cycle
+        if not self.keep_alive and cycle is not None and cycle.scope is self.scope and not cycle.response_started:
+            cycle.keep_alive = False
+            if CLOSE_HEADER not in self.headers:
+                self.headers.append(CLOSE_HEADER)
+
+    def on_response_complete(self):
+        super().on_response_complete()  # may start the next, pipelined request
+        if not self.transport.is_closing() and self._waiting_for_head():
+            self._arm()
+
+    def connection_lost(self, exc):
+        self._disarm()
+        super().connection_lost(exc)
+
+
+class HeadersFirstWorker(UvicornWorker):
+    """The asgi kind's worker: uvicorn on asyncio with HeaderDeadlineH11, the lifespan required (a live
+    app that cannot start fails the worker's boot instead of serving without it)."""
+
+    CONFIG_KWARGS = {"loop": "asyncio", "http": HeaderDeadlineH11, "ws": "websockets-sansio", "lifespan": "on"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        settings = load_settings()
+        HeaderDeadlineH11.header_deadline = settings.header_deadline
+        HeaderDeadlineH11.keep_alive = self.cfg.keepalive > 0
+        self.config.limit_concurrency = self.cfg.worker_connections
+        self.config.ws_max_size = settings.max_request_bytes
+        # Open WebSockets never end by themselves: on shutdown, close them after gunicorn's grace period.
+        self.config.timeout_graceful_shutdown = self.cfg.graceful_timeout

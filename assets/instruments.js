@@ -1,7 +1,10 @@
 /* Dash State Lab: watch every callback request the page makes.
  * Wraps window.fetch so the instruments show what the browser really sent and got
  * back (bytes, worker pid, milliseconds), and so a refused request (413, 5xx,
- * network down) is shown to the user instead of failing silently. */
+ * network down) is shown to the user instead of failing silently.
+ * Bytes down are shown twice: on the wire (Resource Timing's encodedBodySize, the body as it
+ * came compressed; transferSize adds the headers) and decoded (decodedBodySize, the JSON Dash
+ * parses). Bytes up are the request body as sent: browsers never compress it. */
 (function () {
   "use strict";
   const log = [];
@@ -31,6 +34,45 @@
     if (!body) return 0;
     if (typeof body === "string") return new TextEncoder().encode(body).length;
     return body.byteLength || body.size || 0;
+  }
+
+  /* Resource Timing entries of callback requests, not yet matched to a logged request. An observer
+   * (not the entry buffer, which stops at 250 entries) sees every one; it delivers them a little
+   * after the body has arrived, so a logged request may get its wire figure a moment later. */
+  const timings = [];
+  if (window.PerformanceObserver) {
+    try {
+      new PerformanceObserver(function (list) {
+        list.getEntries().forEach(function (t) {
+          if (t.name.indexOf("_dash-update-component") === -1) return;
+          timings.push(t);
+          if (timings.length > 200) timings.shift();
+        });
+      }).observe({ type: "resource", buffered: true });
+    } catch (e) { /* no Resource Timing: wire bytes stay unknown */ }
+  }
+
+  /* The timing of this request: same URL, started after we called fetch, same decoded size;
+   * among those the one whose start is nearest (requests to one URL may be in flight together). */
+  function claimTiming(url, started, decoded) {
+    let best = -1;
+    for (let i = 0; i < timings.length; i++) {
+      const t = timings[i];
+      if (t.name !== url || t.startTime < started - 1 || t.decodedBodySize !== decoded) continue;
+      if (best === -1 || t.startTime - started < timings[best].startTime - started) best = i;
+    }
+    return best === -1 ? null : timings.splice(best, 1)[0];
+  }
+
+  function fillWire(entry, url, tries) {
+    const t = claimTiming(url, entry.start, entry.down);
+    if (t) {
+      entry.wire = t.encodedBodySize;
+      entry.transfer = t.transferSize;
+      lab.version += 1;
+    } else if (tries > 0) {
+      setTimeout(function () { fillWire(entry, url, tries - 1); }, 50);
+    }
   }
 
   function toast(message) {
@@ -78,13 +120,14 @@
     }
     const entry = {
       output: output, ns: ns, pid: response.headers.get("X-Worker-PID") || "?",
-      status: response.status, up: bytesOf(body), down: 0, ms: 0, start: started, t: Date.now(),
-      poll: url.indexOf("cacheKey=") !== -1,
+      status: response.status, up: bytesOf(body), down: 0, wire: null, transfer: null, ms: 0, start: started, t: Date.now(),
+      poll: url.indexOf("cacheKey=") !== -1, encoding: response.headers.get("Content-Encoding") || "",
     };
     response.clone().arrayBuffer().then(function (buf) {
       entry.down = buf.byteLength;
       entry.ms = performance.now() - started;
       log.push(entry);
+      fillWire(entry, response.url, 40);
       if (log.length > 500) log.splice(0, log.length - 500);
       lab.version += 1;
       if (response.status >= 400) {
@@ -105,6 +148,7 @@
   /* "..a__x.figure...a__y.data.." -> "x, y"; more than two outputs -> "x, y +3". */
   function shortOutput(output) {
     const names = output.replace(/^\.\./, "").replace(/\.\.$/, "").split("...").map(function (part) {
+      part = part.replace(/@[0-9a-f]+$/, "");  /* an allow_duplicate output's hash suffix */
       const dict = /"type":"([^"]+)"/.exec(part);
       const name = dict ? dict[1] : part.replace(/^[a-z0-9-]+__/, "");
       return name.replace(/\.[a-zA-Z_]+$/, "");
@@ -125,6 +169,8 @@
     return out;
   }
 
+  const rendered = {};  /* ns -> the stamp of what its log shows */
+
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     lab: {
       render: function (n, id, version) {
@@ -132,28 +178,38 @@
         /* The version counts this demo's requests only, so the stats callback it
          * triggers (itself a request, of the "_lab" namespace) cannot re-trigger it. */
         const mine = log.filter((e) => e.ns === id.ns);
-        if (mine.length === version) return [nc, nc];
+        /* A wire figure that arrived later redraws the log without moving the version. */
+        const stamp = mine.length + ":" + mine.filter((e) => e.wire !== null).length;
+        if (mine.length === version && rendered[id.ns] === stamp) return [nc, nc];
+        rendered[id.ns] = stamp;
         /* "?" is a response without the X-Worker-PID header (an error page, a proxy): not a worker. */
         const pids = Array.from(new Set(mine.map((e) => e.pid).filter((p) => p !== "?")));
         const unknown = mine.filter((e) => e.pid === "?").length;
         const last = lastInteraction(mine);
         const up = last.reduce((s, e) => s + e.up, 0);
         const down = last.reduce((s, e) => s + e.down, 0);
+        const known = last.every((e) => e.wire !== null);
+        const wire = last.reduce((s, e) => s + (e.wire === null ? e.down : e.wire), 0);
+        const encodings = Array.from(new Set(last.map((e) => e.encoding).filter(Boolean)));
         const rows = last.slice(-8).map((e) =>
           /* The status goes in the first column, the one that wraps: in the narrow ms column it was cut off. */
           "| " + shortOutput(e.output) + (e.poll ? " (poll)" : "") + (e.status === 200 ? "" : " **HTTP " + e.status + "**") +
-          " | " + (e.pid === "?" ? "unknown" : e.pid) + " | " + kb(e.up) + " | " + kb(e.down) + " | " + e.ms.toFixed(0) + " |");
+          " | " + (e.pid === "?" ? "unknown" : e.pid) + " | " + kb(e.up) + " | " + (e.wire === null ? "…" : kb(e.wire)) +
+          " | " + e.ms.toFixed(0) + " |");
         const text = [
-          "**Last interaction:** " + last.length + " request(s), **" + kb(up) + " up**, **" + kb(down) + " down**",
+          "**Last interaction:** " + last.length + " request(s), **" + kb(up) + " up** (raw), **" +
+            (known ? kb(wire) : "…") + " down on the wire** (" + kb(down) + " decoded" +
+            (encodings.length ? ", " + encodings.join("/") : down ? ", not compressed" : "") + ")",
           "",
-          "| output | pid | up | down | ms |",
+          /* Five columns fit the narrow panel: each answer on the wire here, the decoded total above. */
+          "| output | pid | up | wire | ms |",
           "|---|---|---|---|---|",
         ].concat(rows).concat([
           "",
           "**Workers seen by this tab:** " + pids.length + (pids.length ? " (" + pids.join(", ") + ")" : "") + " over " +
             mine.length + " request(s)" + (unknown ? "; " + unknown + " answered without a worker pid (an error before the app)" : ""),
         ]).join("\n");
-        return [text, mine.length];
+        return [text, mine.length === version ? nc : mine.length];
       },
     },
   });

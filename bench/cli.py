@@ -1,5 +1,8 @@
-"""python -m bench: one argparse for every scenario (standard, stampede, load) and --replot; it starts what a
-scenario needs (bench/servers.py), runs it and writes DIR/report.json, report.csv and report.html (reports/)."""
+"""python -m bench: one argparse for every scenario (standard, stampede, load, capacity) and --replot; it starts
+what a scenario needs (bench/servers.py), runs it and writes DIR/report.json, report.csv and report.html (reports/).
+
+A scenario beyond the standard run is one module's `run(args) -> Path` (writes into args.out, returns the report's
+path, raises on failure), listed in SCENARIOS below: adding one is one entry there and its choice."""
 
 from __future__ import annotations
 
@@ -12,13 +15,22 @@ from pathlib import Path
 
 import reports
 from config import ConfigError
-from reports.load_view import summary_text
 from reports.tables import summary_table
 
-from . import load
+from . import capacity, encodings, push
+from .load import scenario as load_scenario
+from .load.swarm import default_processes, run_workers
 from .progress import ProgressBar
 from .runner import STAMPEDE_SESSIONS, Cancelled, RunConfig, Runner
 from .servers import PrivateRedis, Servers, strategy_list
+
+# Scenarios other than the standard run and the stampede: name -> run(args) -> Path of report.json.
+SCENARIOS = {
+    "load": load_scenario.run,
+    "capacity": capacity.run,
+    "encodings": encodings.run,  # H14: the JSON path in headless Chromium (bench/encodings.py)
+    "push": push.run,  # H12c: server push against polling on the live pages (bench/push.py)
+}
 
 DEFAULT_ROWS = "1000,10000"
 DEFAULT_DELAY = 0.2
@@ -55,14 +67,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--sessions", type=_positive, help="concurrent sessions (default 4; 16 for --scenario stampede)")
     parser.add_argument("--rounds", type=_positive, help="interactions per session (default 3; repetitions for stampede, default 5)")
     parser.add_argument("--strategies", help="comma-separated slugs (default: every strategy the site lists, the no-op and the peer)")
-    parser.add_argument("--out", required=True, type=Path, help="directory for report.json, report.csv, report.html")
+    parser.add_argument("--out", type=Path, help="directory for report.json, report.csv, report.html (required)")
     parser.add_argument("--url", help="benchmark running server(s) instead of starting one; several, comma-separated, "
                         "share one Redis (scale-out): sessions' callbacks go round-robin over them")
     parser.add_argument("--redis", help="Redis URL: start the site in Redis mode (with a Celery worker); with --url, "
                         "the Redis the servers share (reported only); 'auto': start a private redis-server on a free port")
-    parser.add_argument("--scenario", choices=("standard", "stampede", "load"), default="standard",
+    parser.add_argument("--scenario", choices=("standard", "stampede", *SCENARIOS), default="standard",
                         help="stampede: N sessions ask for one cold value at the same moment (cache-signal, serverside, peer); "
-                        "load: N sessions over every strategy for --duration seconds, with worker and Redis memory")
+                        "load: N sessions over every strategy for --duration seconds, with worker and Redis memory (Locust); "
+                        "capacity: per strategy a step ramp of sessions until p95 or errors pass their limits (Locust)")
     parser.add_argument("--workers", type=_positive, default=4, help="gunicorn workers of the site it starts (default 4)")
     parser.add_argument("--compute-delay", type=float, default=DEFAULT_DELAY,
                         help=f"seconds the expensive step sleeps on the site it starts (default {DEFAULT_DELAY})")
@@ -83,9 +96,32 @@ def parse_args(argv=None) -> argparse.Namespace:
                       "as the outage's (default 5)")
     load.add_argument("--rss-bound-mb", type=float, default=150.0, help="allowed RSS growth of each gunicorn worker (default 150)")
     load.add_argument("--redis-bound-mb", type=float, default=200.0, help="allowed used_memory_rss growth of Redis (default 200)")
+    swarm = parser.add_argument_group("load engine (load and capacity: Locust, a master and worker processes)")
+    swarm.add_argument("--load-processes", type=_positive, default=default_processes(),
+                       help=f"Locust worker processes on this machine (default cores − 1, at least 1: {default_processes()})")
+    swarm.add_argument("--locust-bind", default="127.0.0.1", metavar="HOST",
+                       help="address the Locust master listens on for workers (default 127.0.0.1; 0.0.0.0 lets other "
+                       "machines' workers join, with --remote-workers)")
+    swarm.add_argument("--remote-workers", type=int, default=0, metavar="K",
+                       help="Locust workers the master waits for from other machines, besides its own (default 0)")
+    swarm.add_argument("--locust-master", metavar="HOST[:PORT]",
+                       help="worker mode: run --load-processes Locust workers for the master at HOST (another machine's "
+                       "python -m bench --locust-bind 0.0.0.0 --remote-workers K ...), until it quits; nothing else")
+    capacity.add_options(parser)
+    push.add_options(parser)
     parser.add_argument("--replot", type=Path, metavar="REPORT_JSON",
                         help="run nothing: write report.csv and report.html (and a copy of the JSON) from an existing report.json")
     args = parser.parse_args(argv)
+    if args.locust_master:
+        return args
+    if args.out is None:
+        parser.error("--out DIR is required")
+    if args.remote_workers < 0 or (args.remote_workers and args.locust_bind in ("127.0.0.1", "localhost")):
+        parser.error("--remote-workers needs --locust-bind on an address other machines reach (e.g. 0.0.0.0)")
+    if args.scenario == "capacity":
+        problem = capacity.check_args(args)
+        if problem:
+            parser.error(problem)
     if args.sessions is None:
         args.sessions = {"stampede": STAMPEDE_SESSIONS, "load": 50}.get(args.scenario, 4)
     if args.rounds is None:
@@ -132,43 +168,18 @@ def _replot(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(args: argparse.Namespace) -> int:
-    """--scenario load: start what is needed, run, write DIR/report.*, print the summary."""
-    tmp = Path(tempfile.mkdtemp(prefix="statelab-load-"))
-    private = None
-    servers = None
-    bar = None if args.quiet else ProgressBar()
+def _scenario(args: argparse.Namespace) -> int:
+    """A scenario of SCENARIOS: it prints its summary and writes DIR/report.*; errors end the run with code 1."""
     try:
-        if args.redis == "auto":
-            private = PrivateRedis(tmp / "redis").start()
-            args.redis = private.url
-        args.no_peer = True
-        servers = Servers(args)
-        target = servers.start()
-        master = servers.site.web.pid if servers.site is not None else None
-        cfg = load.LoadConfig(sessions=args.sessions, duration=args.duration, rows=args.rows[0], think=args.think,
-                              timeout=args.timeout, max_requests=args.max_requests, strategies=strategy_list(args.strategies),
-                              restart_at=args.restart_redis_at, down_for=args.redis_down_for, grace=args.grace,
-                              rss_bound=args.rss_bound_mb, redis_bound=args.redis_bound_mb, abandon_after=args.abandon_after,
-                              compute_delay=None if args.url else args.compute_delay)
-        result = load.run(cfg, target, master_pid=master, redis_url=args.redis, redis=private, progress=bar)
+        path = SCENARIOS[args.scenario](args)
     except KeyboardInterrupt:
         print("\ncancelled", file=sys.stderr)
         return 130
-    except (RuntimeError, TimeoutError, OSError, ValueError) as exc:
+    except (ConfigError, RuntimeError, TimeoutError, OSError, ValueError) as exc:
         print(f"\nerror: {exc}", file=sys.stderr)
         return 1
-    finally:
-        if bar:
-            bar.finish()
-        if servers is not None:
-            servers.stop()
-        if private is not None:
-            private.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
-    paths = reports.write(result, args.out)
-    print(summary_text(result))
-    _print_paths(paths)
+    for kind in ("json", "csv", "html"):
+        print(f"{kind:>4}: {path.with_suffix('.' + kind)}")
     return 0
 
 
@@ -214,8 +225,10 @@ def _standard(args: argparse.Namespace) -> int:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.locust_master:
+        return run_workers(args.locust_master, args.load_processes)
     if args.replot:
         return _replot(args)
-    if args.scenario == "load":
-        return _load(args)
+    if args.scenario in SCENARIOS:
+        return _scenario(args)
     return _standard(args)

@@ -11,7 +11,9 @@ applied to the held value. Clientside callbacks run nowhere here (there is no
 JavaScript): a page's spec may give a Python stand-in.
 
 Every request is recorded: bytes up and down, milliseconds, the worker pid from
-X-Worker-PID, status.
+X-Worker-PID, status. It asks for compressed answers as Chromium does (Accept-Encoding), and
+records each answer twice: `down_wire`, the body's bytes as they came over the wire (compressed),
+and `down`, the decoded JSON. Request bodies go up raw, as a browser sends them.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import requests
+from urllib3.util.request import ACCEPT_ENCODING as DECODABLE
 
 from .dashgraph import (
     CONFIG_SCRIPT,
@@ -51,6 +54,10 @@ __all__ = ["MISSING", "PARALLEL", "Browser", "Call", "Callback", "DashClientErro
 
 # --------------------------------------------------------------------------- what was sent and received
 
+# What Chromium sends (Chromium 123 and later), less what urllib3 here cannot decode (zstd needs a package).
+CHROMIUM_ACCEPT_ENCODING = ("gzip", "deflate", "br", "zstd")
+ACCEPT_ENCODING = ", ".join(e for e in CHROMIUM_ACCEPT_ENCODING if e in DECODABLE.split(","))
+
 
 @dataclass
 class Call:
@@ -67,6 +74,12 @@ class Call:
     depth: int
     poll: bool = False
     error: str | None = None
+    down_wire: int | None = None  # the body's bytes on the wire (compressed); None: not measured
+    encoding: str = ""  # the answer's Content-Encoding ("br", "gzip"; "" when sent as it is)
+
+    @property
+    def wire(self) -> int:
+        return self.down if self.down_wire is None else self.down_wire
 
 
 @dataclass
@@ -89,6 +102,10 @@ class Interaction:
     @property
     def down(self) -> int:
         return sum(c.down for c in self.calls)
+
+    @property
+    def down_wire(self) -> int:
+        return sum(c.wire for c in self.calls)
 
 
 @dataclass
@@ -125,6 +142,7 @@ class Browser:
         # it would let that server send the harness (and the site's own benchmark job) anywhere.
         self.http.max_redirects = 0
         self.http.headers["User-Agent"] = user_agent
+        self.http.headers["Accept-Encoding"] = ACCEPT_ENCODING
         self.http.headers.update(headers or {})
         adapter = requests.adapters.HTTPAdapter(pool_connections=len(self.urls), pool_maxsize=PARALLEL)
         self.http.mount("http://", adapter)
@@ -459,7 +477,9 @@ class Page:
                 return {"updates": {}, "side": side, "calls": calls}
             content = response.content
             ms = (time.perf_counter() - started) * 1000
-            call = Call(p.cb.output, base, response.status_code, len(send), len(content), ms, response.headers.get(PID_HEADER, "?"), wall, p.depth, bool(handles))
+            call = Call(p.cb.output, base, response.status_code, len(send), len(content), ms, response.headers.get(PID_HEADER, "?"),
+                        wall, p.depth, bool(handles), down_wire=wire_bytes(response),
+                        encoding=response.headers.get("Content-Encoding", "")[:20])
             calls.append(call)
             if response.status_code == 204:
                 return {"updates": {}, "side": side, "calls": calls}
@@ -494,6 +514,17 @@ class Page:
             return response
         ident = p.cb.output.rpartition(".")[0]
         return {ident: response.get("props", {})}
+
+
+def wire_bytes(response: requests.Response) -> int:
+    """The body's bytes as they came over the wire: urllib3 counts what it read before decoding
+    (after de-chunking), so for a compressed answer this is the compressed size."""
+    raw = getattr(response, "raw", None)
+    try:
+        counted = int(raw.tell())
+    except (AttributeError, TypeError, ValueError):
+        counted = 0
+    return counted or len(response.content)
 
 
 def _blank(item):

@@ -61,6 +61,18 @@ def server_bytes(after: dict | None, spec) -> int | None:
     return total
 
 
+def compression_ratio(interactions) -> float | None:
+    """Decoded bytes down per byte on the wire (1.0: nothing was compressed); None without answers."""
+    wire = sum(i.down_wire for i in interactions)
+    return rounded(sum(i.down for i in interactions) / wire, 2) if wire else None
+
+
+def _encoding(calls) -> str | None:
+    """How the answers came: the Content-Encoding of most of them ("identity" when none was compressed)."""
+    seen = Counter(c.encoding or "identity" for c in calls if c.status == 200 and c.down)
+    return seen.most_common(1)[0][0] if seen else None
+
+
 def summarize(step, target=None, cfg=None) -> dict:
     """One report row from a StepData."""
     spec = step.spec
@@ -95,6 +107,10 @@ def summarize(step, target=None, cfg=None) -> dict:
         "consumer_ms_p50": rounded(percentile(consumers, 50), 1),
         "request_bytes": round(sum(i.up for i in interactions) / n) if n else None,
         "response_bytes": round(sum(i.down for i in interactions) / n) if n else None,
+        # As deployed: answers compressed on the wire (Content-Encoding), requests raw (browsers never compress them).
+        "response_bytes_wire": round(sum(i.down_wire for i in interactions) / n) if n else None,
+        "compression_down": compression_ratio(interactions),
+        "content_encoding": _encoding(calls),
         "requests_per_interaction": rounded(len(calls) / n, 2) if n else None,
         "polls_per_interaction": rounded(sum(1 for c in calls if c.poll) / n, 2) if n else None,
         "clientside_per_interaction": rounded(sum(i.skipped_clientside for i in interactions) / n, 2) if n else None,

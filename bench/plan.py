@@ -10,14 +10,13 @@ from dataclasses import dataclass, field
 
 import dash
 
+import strategies
 import workload
 from stores.telemetry import strategy_of
 
 from .dashclient import Browser, DashClientError, Graph, dumps, parse
 from .specs import PEER, Spec, spec_for
 from .specs import SPECS as DECLARED
-
-STAMPEDE_DEFAULT = ("cache-signal", "serverside")
 
 
 @dataclass
@@ -56,6 +55,13 @@ def fetch_graph(url: str, timeout: float, headers: dict[str, str] | None = None)
         browser.close()
 
 
+def _slug_of(href: str) -> str:
+    """The strategy a navigation link opens: the record whose page path it is (a live page's is /live/...), else its last part."""
+    path = "/" + href.split("?", 1)[0].strip("/")
+    record = next((r for r in strategies.records() if r.page_path == path), None)
+    return record.slug if record else path.split("/")[-1]
+
+
 def listed_strategies(url: str, timeout: float = 30.0) -> list[str]:
     """The strategy slugs the site's sidebar lists, in its order (read from /_dash-layout)."""
     browser = Browser(url, timeout=timeout)
@@ -73,7 +79,7 @@ def listed_strategies(url: str, timeout: float = 30.0) -> list[str]:
         if isinstance(item, dict):
             props = item.get("props") if "namespace" in item else None
             if props and item.get("type") == "NavLink" and isinstance(props.get("href"), str):
-                slug = props["href"].strip("/").split("/")[-1]
+                slug = _slug_of(props["href"])
                 if slug and slug != "benchmark" and slug not in slugs:
                     slugs.append(slug)
             stack.extend(v for v in (props or item).values() if isinstance(v, (dict, list)))
@@ -109,6 +115,10 @@ def plan(cfg: RunConfig, target: Target, graph: Graph) -> tuple[list[Spec], dict
         spec = spec_for(slug)
         if wanted is not None and slug not in wanted:
             continue
+        record = strategies.by_slug(slug)
+        if record is not None and record.spec is None:
+            skipped[slug] = "its record declares no spec for this benchmark (strategies/: spec=None)"
+            continue
         if not has_page(graph, spec):
             if wanted is not None or slug in listed:
                 skipped[slug] = "no callbacks of this strategy on the server (page not built yet)"
@@ -118,7 +128,7 @@ def plan(cfg: RunConfig, target: Target, graph: Graph) -> tuple[list[Spec], dict
             continue
         specs.append(spec)
     if cfg.scenario == "stampede":
-        specs = [s for s in specs if s.stampede and (wanted is not None or s.slug in STAMPEDE_DEFAULT)]
+        specs = [s for s in specs if s.stampede and (wanted is not None or s.stampede_by_default)]
     baseline = DECLARED["baseline-noop"]
     if cfg.scenario != "stampede":  # the floor is in every report
         if has_page(graph, baseline):

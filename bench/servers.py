@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import secrets
 import shutil
 import subprocess
@@ -16,7 +17,7 @@ from pathlib import Path
 import redis
 
 from config import load_settings
-from serve import Site, free_port, stop
+from serve import SERVERS, Site, free_port, stop
 
 from .peers import start_peer, stop_peer
 from .plan import Target
@@ -69,11 +70,25 @@ class PrivateRedis:
         self.process = None
 
 
-class Servers:
-    """The site (and the peer) this run starts, or the ones --url names."""
+def server_list(text: str | None) -> list[str | None]:
+    """--servers sync,gthread,asgi as a list (each a serve.SERVERS kind); [None] (the settings' default) when not given."""
+    if not text:
+        return [None]
+    kinds = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [k for k in kinds if k not in SERVERS]
+    if unknown:
+        raise ValueError(f"unknown server kind(s) {unknown}: choose among {', '.join(SERVERS)}")
+    return list(dict.fromkeys(kinds))
 
-    def __init__(self, args: argparse.Namespace):
+
+class Servers:
+    """The site (and the peer) this run starts, or the ones --url names. `server`: the site's server kind
+    (serve.SERVERS; None: the settings' default), set by replacing the setting, nothing else."""
+
+    def __init__(self, args: argparse.Namespace, server: str | None = None):
         self.args = args
+        self.server = server
+        self.settings = None
         self.site: Site | None = None
         self.peer = None
         self.tmp: Path | None = None
@@ -88,9 +103,14 @@ class Servers:
             backend = "redis" if args.redis else "unknown"
             return Target(urls, workers=None, backend=backend, peer_url=peer_url, peer_spec=PEER if peer_url else None)
         self.tmp = Path(tempfile.mkdtemp(prefix="statelab-bench-"))
-        settings = load_settings(env={}, data_dir=self.tmp / "site", redis_url=args.redis, compute_delay=args.compute_delay,
+        # Only the server kind comes from the environment (STATELAB_SERVER, validated by config): the rest is the harness's.
+        env = {k: v for k, v in os.environ.items() if k == "STATELAB_SERVER"}
+        settings = load_settings(env=env, data_dir=self.tmp / "site", redis_url=args.redis, compute_delay=args.compute_delay,
                                  secret=secrets.token_hex(16), rate_limits="off",  # all its sessions share loopback
                                  any_rows="on")  # the stampede asks for row counts no page offers
+        if self.server is not None:
+            settings = settings.replace(server=self.server)
+        self.settings = settings
         self.site = Site(settings, workers=args.workers, log_dir=self.tmp / "logs", supervise=True).start()
         peer_url, problem = None, None
         if want_peer:

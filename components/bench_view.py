@@ -51,6 +51,9 @@ def role_note(is_operator: bool) -> html.Div:
 def controls(ids, choices: list[dict], is_operator: bool = False) -> dbc.Card:
     slugs = [c["value"] for c in choices]
     limits = bench_job.limits_for(is_operator)
+    # Row counts past this visitor's limits are listed, disabled.
+    offered = [{"label": f"{n:,}", "value": n, "disabled": n not in limits.rows} for n in bench_job.ROW_CHOICES]
+    rows = dbc.Checklist(id=ids("rows"), options=offered, value=[bench_job.ROW_CHOICES[0]], inline=True, className="bench-rows")
     return dbc.Card(
         dbc.CardBody(
             [
@@ -62,14 +65,7 @@ def controls(ids, choices: list[dict], is_operator: bool = False) -> dbc.Card:
                             html.Div(
                                 [
                                     html.Div("Rows", id=ids("rows-label"), className="small mb-1 form-label"),
-                                    dbc.Checklist(
-                                        id=ids("rows"),
-                                        options=[{"label": f"{n:,}", "value": n, "disabled": n not in limits.rows}
-                                                 for n in bench_job.ROW_CHOICES],
-                                        value=[bench_job.ROW_CHOICES[0]],
-                                        inline=True,
-                                        className="bench-rows",
-                                    ),
+                                    rows,
                                 ],
                                 role="group",
                                 **{"aria-labelledby": ids("rows-label")},

@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 from pathlib import Path
+from types import SimpleNamespace
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -106,19 +107,25 @@ def reference_note() -> html.P:
     )
 
 
-def table(entries, known: dict) -> dbc.Table:
-    """entries: (case, slug, answer, figure, across) with answer and figure as callables or text."""
+# What a record's guide figure (strategies.Guide.figure) is given as `g`: the words for the reference runs' figures.
+FIGURES = SimpleNamespace(ms=ms, traffic=traffic, stale=stale, result=result, config=config)
+
+
+def table(rows, known: dict) -> dbc.Table:
+    """rows: (slug, strategies.Guide) in guide order; known: slug -> the registered strategy's metadata."""
     head = html.Thead(html.Tr([html.Th("Your case"), html.Th("Use"), html.Th("Why — measured"), html.Th("Across hosts")]))
     body = []
-    for case, slug, answer, figure, across in entries:
+    for slug, row in rows:
         if slug not in known:
             continue
-        why = [html.Div(answer() if callable(answer) else answer)]
-        if figure:
-            why.append(html.Div(figure() if callable(figure) else figure, className="small text-muted mt-1 lab-guide-figure"))
+        why = [html.Div(row.answer)]
+        if row.figure:
+            figure = row.figure(FIGURES) if callable(row.figure) else row.figure
+            why.append(html.Div(figure, className="small text-muted mt-1 lab-guide-figure"))
         body.append(
             html.Tr(
-                [html.Td(case), html.Td(dcc.Link(known[slug]["title"], href=page_path(slug))), html.Td(why), html.Td(badge(across))],
+                [html.Td(row.case), html.Td(dcc.Link(known[slug]["title"], href=page_path(slug))), html.Td(why),
+                 html.Td(badge(row.across))],
                 **{"data-slug": slug},
             )
         )

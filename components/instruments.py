@@ -1,7 +1,9 @@
 """Live instruments beside every demo.
 
 Browser side (assets/instruments.js): every callback request's worker pid, bytes
-up and down and round-trip time, as the browser itself saw them.
+up and down and round-trip time, as the browser itself saw them. Bytes down come twice, as
+deployed: on the wire (Resource Timing's encodedBodySize: brotli or gzip per STATELAB_COMPRESS)
+and decoded (the JSON Dash parses); bytes up are the body as sent, which browsers never compress.
 Server side (this module): the strategy's counters from telemetry — how often the
 expensive step ran, cache hits and misses, plus whatever a page registers.
 

@@ -3,12 +3,18 @@ and the parsing every consumer does on data that came back from the browser."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import textwrap
+import time
+import zlib
 
 import dash_bootstrap_components as dbc
+import orjson
 import pandas as pd
 from dash import dcc, html
+from dash._utils import to_json as dash_to_json
 
 import stores
 import workload
@@ -197,3 +203,79 @@ def comparison(shipped: int, full: int, rows: int, kept: int) -> html.Div:
         className="lab-metrics pl-compare",
         **{"data-shipped": str(shipped), "data-full": str(full), "data-rows": str(rows)},
     )
+
+
+# --------------------------------------------------------------------------- the JSON path (pages/encodings.py)
+
+# How a frame can travel as a callback's value. "records" is what most apps return (df.to_dict("records"),
+# serialised by Dash's own to_json: plotly's encoder); "columns" is one list per column (split/columnar);
+# "gzip-b64" is that columnar JSON gzipped and base64-encoded into one string, which the browser decodes in a
+# clientside callback with DecompressionStream and the server with zlib.
+ENCODINGS = ("records", "columns", "gzip-b64")
+ENCODING_LABELS = {"records": "records (Dash's serializer)", "columns": "columnar JSON",
+                   "gzip-b64": "gzip + base64 of columnar JSON"}
+# Requests that carry the payload back up per interaction: the hidden div's four consumers, the store's one
+# consumer; Patch and clientside keep it in the browser.
+SENDS_UP = {"hidden-div": 4, "browser-store": 1, "patch": 0, "clientside": 0}
+# Decoded columnar JSON one compressed payload may inflate to (a gzip bomb stops here): 100,000 rows are ~6 MB.
+MAX_INFLATED = 64 * 2**20
+
+
+def encode(df: pd.DataFrame, encoding: str):
+    """The callback value carrying `df` in `encoding` (a list, a dict or a string)."""
+    if encoding == "records":
+        return df.to_dict("records")
+    columns = {"columns": list(df.columns), "data": {c: df[c].tolist() for c in df.columns}}
+    if encoding == "columns":
+        return columns
+    if encoding == "gzip-b64":
+        return base64.b64encode(zlib.compress(orjson.dumps(columns), 6, wbits=31)).decode("ascii")
+    raise BadPayload(f"unknown encoding {str(encoding)[:40]!r}")
+
+
+def timed_encode(df: pd.DataFrame, encoding: str) -> tuple[object, float, int]:
+    """(value, ms from frame to the bytes Dash sends, those bytes decoded): the server's serialisation cost."""
+    started = time.perf_counter()
+    value = encode(df, encoding)
+    body = dash_to_json(value)  # what Dash does to the value on the way out
+    return value, (time.perf_counter() - started) * 1000, len(body.encode() if isinstance(body, str) else body)
+
+
+def decode(value, encoding: str, required=("fruit", "x", "y")) -> pd.DataFrame:
+    """The frame back from a browser-held value; BadPayload says what is wrong with it."""
+    if encoding == "records":
+        if not isinstance(value, list) or not all(isinstance(r, dict) for r in value[:1000]):
+            raise BadPayload("records must be a list of objects")
+        df = pd.DataFrame.from_records(value)
+    elif encoding in ("columns", "gzip-b64"):
+        if encoding == "gzip-b64":
+            value = _inflate(value)
+        if not isinstance(value, dict) or not isinstance(value.get("data"), dict):
+            raise BadPayload("columnar data must be an object with a 'data' object of columns")
+        data = value["data"]
+        if not all(isinstance(v, list) for v in data.values()) or len({len(v) for v in data.values()}) > 1:
+            raise BadPayload("every column must be a list, all of one length")
+        df = pd.DataFrame(data)
+    else:
+        raise BadPayload(f"unknown encoding {str(encoding)[:40]!r}")
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise BadPayload(f"the data lacks the column(s) {', '.join(missing)}")
+    return numbers(df, ("x", "y"))
+
+
+def _inflate(value) -> dict:
+    if not isinstance(value, str):
+        raise BadPayload("a compressed payload must be a base64 string")
+    try:
+        packed = base64.b64decode(value, validate=True)
+        inflater = zlib.decompressobj(wbits=31)
+        text = inflater.decompress(packed, MAX_INFLATED)
+    except (binascii.Error, ValueError, zlib.error) as exc:
+        raise BadPayload(f"not gzip in base64 ({type(exc).__name__})") from None
+    if inflater.unconsumed_tail or not inflater.eof:
+        raise BadPayload(f"the compressed payload inflates past {MAX_INFLATED // 2**20} MB, or is cut short")
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise BadPayload(f"the inflated payload is not JSON ({str(exc)[:80]})") from None

@@ -64,29 +64,30 @@ def first_view_note(region: str, rows: int, holds: str, button: str) -> html.Div
     )
 
 
-def session_data(lab: stores.Lab, slug: str) -> SessionData:
-    """The session-cache store of this process's lab: keys "<slug>:<uuid>:…", bounded by session_threshold."""
+def session_data(lab: stores.Lab, prefix: str) -> SessionData:
+    """A per-session store of this process's lab: keys "<prefix>:<uuid>:…", bounded by session_threshold and by
+    the prefix's share of the data bound (the strategy record's store_prefix, a key of config.DEFAULT_SHARES)."""
     return SessionData(
         lab.store,
         lab.check_session,
-        prefix=slug,
+        prefix=prefix,
         ttl=SESSION_TTL,
         threshold=lab.settings.session_threshold,
-        on_evict=lambda n: lab.count("evict", slug, n),
-        max_bytes=stores.budget.bound(lab.settings, "session-cache"),
-        bound_text=stores.budget.describe(lab.settings, "session-cache"),
+        on_evict=lambda n: lab.count("evict", prefix, n),
+        max_bytes=stores.budget.bound(lab.settings, prefix),
+        bound_text=stores.budget.describe(lab.settings, prefix),
     )
 
 
-def session_files(lab: stores.Lab) -> SessionFiles:
-    """One file per session under <data_dir>/session-files, at most session_threshold files."""
+def session_files(lab: stores.Lab, prefix: str) -> SessionFiles:
+    """One file per session under <data_dir>/<prefix>, at most session_threshold files, bounded by the prefix's share."""
     return SessionFiles(
-        lab.settings.data_dir / "session-files",
+        lab.settings.data_dir / prefix,
         lab.check_session,
         max_age=SESSION_TTL,
         max_files=lab.settings.session_threshold,
-        max_bytes=stores.budget.bound(lab.settings, "session-files"),
-        bound_text=stores.budget.describe(lab.settings, "session-files"),
+        max_bytes=stores.budget.bound(lab.settings, prefix),
+        bound_text=stores.budget.describe(lab.settings, prefix),
     )
 
 

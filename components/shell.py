@@ -10,7 +10,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, clientside_callback, dcc, html
 
-from .strategy import GROUPS, strategies
+from .strategy import GROUPS
 
 # The one place the document's language is set; pages are English until translations arrive.
 LANGUAGE = "en"
@@ -45,16 +45,33 @@ def _section(label: str, links: list) -> list:
     return [html.Div(label, className="lab-nav-section"), dbc.Nav(links, vertical=True, pills=True)]
 
 
-def sidebar(mode: str) -> html.Nav:
-    listed = strategies()
+# Pages under this prefix belong to the live app (live/server.py), served beside the Flask site: a link
+# to one must load the page from the server, since a client-side route would stay in the Flask app.
+LIVE_PREFIX = "/live/"
+
+
+def _link(title: str, href: str, external: bool) -> dbc.NavLink:
+    return dbc.NavLink(title, href=href, active="exact", external_link=external or href.startswith(LIVE_PREFIX))
+
+
+def _strategy_pages() -> list[dict]:
+    pages = sorted(dash.page_registry.values(), key=lambda p: (p.get("order") or 0, p["path"]))
+    return [p for p in pages if p.get("strategy")]
+
+
+def sidebar(mode: str, root: str | None = None, external: bool = False) -> html.Nav:
+    """The navigation. `root` is the Flask site's "/" (default: the current app's); `external` makes every
+    link a full page load, as the live app needs for links into the Flask site."""
+    root = dash.get_relative_path("/") if root is None else root
+    listed = _strategy_pages()
     sections = []
     for group, label in GROUPS.items():
-        links = [dbc.NavLink(s["title"], href=dash.get_relative_path(f"/{s['slug']}"), active="exact") for s in listed if s["group"] == group]
+        links = [_link(p["strategy"]["title"], p["relative_path"], external) for p in listed if p["strategy"]["group"] == group]
         if links:
             sections += _section(label, links)
     tools = [p for p in dash.page_registry.values() if p.get("tool")]
     if tools:
-        sections += _section("Measure", [dbc.NavLink(p["name"], href=p["relative_path"], active="exact") for p in tools])
+        sections += _section("Measure", [_link(p["name"], p["relative_path"], external) for p in tools])
     mode_line = html.Div([dbc.Badge(mode, color="info" if mode == "redis" else "secondary", className="me-1"), f"dash {dash.__version__}"],
                          className="lab-mode")
     toggler = html.Button(
@@ -71,7 +88,7 @@ def sidebar(mode: str) -> html.Nav:
                 [
                     html.Div(
                         [
-                            dcc.Link([html.Span("◧", className="lab-logo"), "Dash State Lab"], href=dash.get_relative_path("/"),
+                            dcc.Link([html.Span("◧", className="lab-logo"), "Dash State Lab"], href=root, refresh=external,
                                      className="lab-brand"),
                             html.Div("sharing state between callbacks", className="lab-tagline"),
                         ]
@@ -93,16 +110,25 @@ def layout(mode: str) -> html.Div:
 
 
 # Runs in the browser: opening the menu costs no request, and a click on a page link closes it.
-clientside_callback(
-    """function (clicks, _path, open) {
-        const navigated = dash_clientside.callback_context.triggered_id === "_pages_location";
+NAV_TOGGLE_JS = f"""function (clicks, _path, open) {{
+        const navigated = dash_clientside.callback_context.triggered_id !== "{NAV_TOGGLE}";
         const next = navigated ? false : !open;
         return [next, String(next)];
-    }""",
-    Output(NAV_MENU, "is_open"),
-    Output(NAV_TOGGLE, "aria-expanded"),
-    Input(NAV_TOGGLE, "n_clicks"),
-    Input("_pages_location", "pathname"),
-    State(NAV_MENU, "is_open"),
-    prevent_initial_call=True,
-)
+    }}"""
+
+
+def nav_toggle(register, location_id: str) -> None:
+    """Register the menu toggle with `register` (dash.clientside_callback for the Flask site, or the live
+    app's own clientside_callback), closing the menu whenever `location_id`'s pathname changes."""
+    register(
+        NAV_TOGGLE_JS,
+        Output(NAV_MENU, "is_open"),
+        Output(NAV_TOGGLE, "aria-expanded"),
+        Input(NAV_TOGGLE, "n_clicks"),
+        Input(location_id, "pathname"),
+        State(NAV_MENU, "is_open"),
+        prevent_initial_call=True,
+    )
+
+
+nav_toggle(clientside_callback, "_pages_location")

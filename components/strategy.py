@@ -1,4 +1,7 @@
-"""Strategy metadata kept in dash.page_registry, and the header every strategy page shows."""
+"""Strategy records as the site reads them from dash.page_registry, and the header every strategy page shows.
+
+Each strategy page registers its record (strategies/<module>.py): dash.register_page(__name__, **STRATEGY.page_args()).
+"""
 
 from __future__ import annotations
 
@@ -6,54 +9,9 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import html
 
+from strategies import GROUPS
+
 from . import sources
-
-GROUPS = {"guides": "From the guides", "beyond": "Beyond the guides"}
-_REQUIRED = ("lives", "multi_worker_safe", "shared_between_users", "survives_reload", "payload_growth")
-
-
-def strategy_meta(
-    slug: str,
-    title: str,
-    summary: str,
-    lives: str,
-    multi_worker_safe: bool,
-    shared_between_users: bool | str,
-    survives_reload: bool | str,
-    payload_growth: str,
-    pros: list[str],
-    cons: list[str],
-    seeds: list[str] = (),
-    group: str = "guides",
-) -> dict:
-    """The metadata a strategy page registers; the home page and the benchmark read it."""
-    if group not in GROUPS:
-        raise ValueError(f"group must be one of {list(GROUPS)}, got {group!r}")
-    if not pros or not cons:
-        raise ValueError(f"strategy {slug!r} needs at least one pro and one con")
-    return {
-        "slug": slug,
-        "title": title,
-        "summary": summary,
-        "lives": lives,
-        "multi_worker_safe": multi_worker_safe,
-        "shared_between_users": shared_between_users,
-        "survives_reload": survives_reload,
-        "payload_growth": payload_growth,
-        "pros": list(pros),
-        "cons": list(cons),
-        "seeds": list(seeds),
-        "group": group,
-    }
-
-
-def page_args(meta: dict, order: int) -> dict:
-    """Keyword arguments of dash.register_page for a strategy: path /<slug>, metadata under 'strategy'.
-
-    Pages call dash.register_page themselves: Dash imports a page module only if its
-    source contains the text "register_page".
-    """
-    return {"path": f"/{meta['slug']}", "name": meta["title"], "title": f"{meta['title']} · Dash State Lab", "order": order, "strategy": meta}
 
 
 def strategies() -> list[dict]:
@@ -62,8 +20,16 @@ def strategies() -> list[dict]:
     return [p["strategy"] for p in pages if p.get("strategy")]
 
 
+def guide_rows() -> list[tuple]:
+    """(slug, strategies.Guide) for every registered strategy's home-guide rows, in guide order."""
+    rows = [(p["record"].slug, row) for p in dash.page_registry.values() if p.get("record") for row in p["record"].guide]
+    return sorted(rows, key=lambda pair: pair[1].rank)
+
+
 def page_path(slug: str) -> str:
-    return dash.get_relative_path(f"/{slug}")
+    """The page of a slug: its registered path (a live page's is /live/...), else /<slug>."""
+    path = next((p["path"] for p in dash.page_registry.values() if (p.get("strategy") or {}).get("slug") == slug), f"/{slug}")
+    return dash.get_relative_path(path)
 
 
 def verdict(value, neutral: bool = False) -> html.Span:

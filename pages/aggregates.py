@@ -11,32 +11,10 @@ from components import figures, instruments, payload, strategy
 from components.ids import Ids
 from components.source import source_panel
 from stores.codec import BadPayload
+from strategies.aggregates import STRATEGY
 
-META = strategy.strategy_meta(
-    slug="aggregates",
-    title="Aggregates up front",
-    summary="The same inputs and the same hidden div as the hidden-div page, but the producer computes what the "
-    "consumers will show — per-fruit binned means and a summary table — and ships only those. The payload stops "
-    "growing with the rows.",
-    lives="the browser's DOM (small aggregates)",
-    multi_worker_safe=True,
-    shared_between_users=False,
-    survives_reload=False,
-    payload_growth="O(bins × consumers): flat in rows",
-    pros=[
-        "Kilobytes instead of megabytes, down and up, whatever the row count.",
-        "No server-side state: any worker answers any consumer.",
-        "Consumers get ready-to-draw data and do almost no work.",
-    ],
-    cons=[
-        "The producer must know every view in advance: a new chart means a new aggregate.",
-        "No drill-down into individual rows without another round trip.",
-        "Still validated like any data that comes back from the browser.",
-    ],
-    seeds=["000", "002"],
-    group="guides",
-)
-dash.register_page(__name__, **strategy.page_args(META, order=40))
+dash.register_page(__name__, **STRATEGY.page_args())
+META = STRATEGY.meta()
 ids = Ids(META["slug"])
 SLUG = META["slug"]
 instruments.register_counters(SLUG, ("compute",))  # no cache on this page

@@ -9,33 +9,10 @@ from components import background_view as view
 from components.ids import Ids
 from components.source import source_panel
 from runtime import background_jobs as jobs
+from strategies.background import STRATEGY
 
-META = strategy.strategy_meta(
-    slug="background",
-    title="Background callbacks",
-    summary="A long job runs outside the web workers — in its own process (DiskcacheManager) or on a Celery worker fed "
-    "through Redis (CeleryManager) — while the browser polls for progress and the result. Five examples from the "
-    "guide, then why a task queue at all.",
-    lives="task queue + result store (diskcache files, or Redis with Celery)",
-    multi_worker_safe=True,
-    shared_between_users=False,
-    survives_reload=False,
-    payload_growth="O(result) down once, plus a small poll every interval",
-    pros=[
-        "jobs longer than the web server's timeout finish: they never run inside a request",
-        "web workers stay free for other users while jobs run",
-        "progress, running and cancel come built in (progress=, running=, cancel=)",
-        "CeleryManager scales out: more Celery workers on more hosts, one Redis",
-    ],
-    cons=[
-        "one HTTP poll per interval per job, and up to one interval of extra latency",
-        "a reload loses the job handle: the job runs on but nobody reads its result",
-        "a lost Celery task stays PENDING, which Dash reads as running: without a deadline the browser polls for ever",
-        "DiskcacheManager forks one process per job on the web host: fine for a demo, not for production",
-    ],
-    seeds=["001"],
-)
-dash.register_page(__name__, **strategy.page_args(META, order=80))
+dash.register_page(__name__, **STRATEGY.page_args())
+META = STRATEGY.meta()
 ids = Ids(META["slug"])
 SLUG = META["slug"]
 instruments.register_stats(SLUG, jobs.stats)

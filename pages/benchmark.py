@@ -9,6 +9,9 @@ import stores
 from components import bench_view, operator
 from components.ids import Ids
 from components.strategy import strategies
+from reports import capacity as capacity_report
+from reports import charts
+from reports.fmt import target_verdict
 from runtime import bench_job, bench_pass, bench_probe, bench_runs
 from stores import telemetry
 from stores.ids import PROBE_ASK_ID, PROBE_ID
@@ -42,6 +45,48 @@ def report_block(result: dict | None, whose: str) -> html.Div:
                      bench_view.report_view(ids, result)], **{"data-showing": whose})
 
 
+CAPACITY_COMMAND = ("python -m bench --scenario capacity --strategies baseline-noop,serverside,session-cache,hidden-div,"
+                    "peer-dash-extensions --out DIR --publish")
+
+
+def capacity_block(result: dict | None) -> html.Div:
+    """The operator's latest capacity report (a CLI run, never a visitor's button): the table, the bars, the lines."""
+    if result is None:
+        return html.Div([
+            html.P("No capacity report yet. Measuring capacity loads the server for minutes, so it is the operator's "
+                   "action, from the command line:", className="small text-muted"),
+            html.Pre(CAPACITY_COMMAND, className="small"),
+        ], className="pt-3")
+    cfg = result["config"]
+    caps = result.get("capacity") or []
+    servers = list(dict.fromkeys(c["server"] for c in caps))
+    head = html.Thead(html.Tr([html.Th("strategy"), *[html.Th(f"{s} (sessions)") for s in servers]]))
+    body = []
+    for strategy in dict.fromkeys(c["strategy"] for c in caps):
+        cells = []
+        for s in servers:
+            c = next((x for x in caps if x["strategy"] == strategy and x["server"] == s), None)
+            cells.append(html.Td("–" if c is None else f"{c['capacity_sessions']}{'+' if c['session_bound_reached'] else ''}",
+                                 title=None if c is None else c["ended_by"]))
+        body.append(html.Tr([html.Td(strategy), *cells]))
+    targets = [html.Li(f"{t['target']}: {target_verdict(t['met'])} ({t['detail']})") for t in result["targets"]]
+    graphs = [dcc.Graph(figure=charts.capacity_bars(result), config={"displaylogo": False, "responsive": True},
+                        className="bench-graph")]
+    graphs += [dcc.Graph(figure=charts.capacity_latency(result, s), config={"displaylogo": False, "responsive": True},
+                         className="bench-graph") for s in servers]
+    return html.Div([
+        html.P(f"Run {capacity_report.age(result)}: steps {', '.join(map(str, cfg['steps']))} sessions of "
+               f"{cfg['step_s']:g} s; a step is within the limits while p95 ≤ {cfg['p95_limit_ms']:g} ms and errors ≤ "
+               f"{100 * cfg['error_limit']:g} %; capacity = the last step within them (+: the session bound ended the "
+               "ramp). Load from Locust on the same machine: read the generator's CPU beside the server's in the report.",
+               className="small text-muted"),
+        html.Div(dbc.Table([head, html.Tbody(body)], size="sm", bordered=False, className="bench-capacity"),
+                 style={"overflowX": "auto"}),
+        html.Ul(targets, className="small"),
+        *graphs,
+    ], className="pt-3")
+
+
 def layout(**_query):
     lab = stores.current()
     is_op = operator.is_operator(lab=lab)
@@ -49,6 +94,10 @@ def layout(**_query):
         (shown, whose), trouble = shown_run(lab, is_op), None
     except stores.StoreError as exc:
         (shown, whose), trouble = (None, "site"), dbc.Alert(f"Store unavailable, the latest run cannot be shown: {exc}", color="warning")
+    try:
+        capacity_tab = capacity_block(bench_runs.latest_capacity(lab))
+    except stores.StoreError as exc:
+        capacity_tab = dbc.Alert(f"Store unavailable, the capacity report cannot be shown: {exc}", color="warning")
     run_tab = html.Div(
         [
             dbc.Row(
@@ -106,6 +155,7 @@ def layout(**_query):
                 [
                     dcc.Tab(run_tab, label="Run and compare", value="run", style=TAB_STYLE, selected_style=TAB_SELECTED),
                     dcc.Tab(live_tab, label="Live telemetry", value="live", style=TAB_STYLE, selected_style=TAB_SELECTED),
+                    dcc.Tab(capacity_tab, label="Capacity", value="capacity", style=TAB_STYLE, selected_style=TAB_SELECTED),
                 ],
                 id=ids("tabs"),
                 value="run",

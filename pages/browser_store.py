@@ -9,32 +9,10 @@ from components import instruments, quota, strategy
 from components.ids import Ids
 from components.source import source_panel
 from stores.codec import BadPayload
+from strategies.browser_store import STRATEGY
 
-META = strategy.strategy_meta(
-    slug="browser-store",
-    title="Browser store",
-    summary="dcc.Store keeps the data in the browser: in page memory, in sessionStorage or in localStorage. "
-    "Choose where, write, reload, open a new tab — and push the size past the browser's quota to see the write "
-    "fail without a word from dcc.Store.",
-    lives="the browser: memory, sessionStorage or localStorage",
-    multi_worker_safe=True,
-    shared_between_users=False,
-    survives_reload="session and local",
-    payload_growth="O(rows): down once, up per consumer",
-    pros=[
-        "No server state; any worker answers.",
-        "session / local keep the data across reloads (local across tabs and restarts).",
-        "A Store is a real component: no hidden div, no string juggling.",
-    ],
-    cons=[
-        "The data still travels up with every callback that uses it as Input or State.",
-        "sessionStorage and localStorage hold about 5 M characters; past that dcc.Store fails silently.",
-        "localStorage outlives the session: stale data comes back after a deploy, and anyone at the browser can edit it.",
-    ],
-    seeds=["003"],
-    group="guides",
-)
-dash.register_page(__name__, **strategy.page_args(META, order=30))
+dash.register_page(__name__, **STRATEGY.page_args())
+META = STRATEGY.meta()
 ids = Ids(META["slug"])
 SLUG = META["slug"]
 instruments.register_counters(SLUG, ("compute",))  # no cache on this page

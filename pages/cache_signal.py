@@ -15,32 +15,10 @@ from components.serverstate import EXPECTED, ago, clock, empty_figure, problem
 from components.source import source_panel
 from stores.caching import memoize
 from stores.codec import frame_from_json, frame_to_json
+from strategies.cache_signal import STRATEGY
 
-META = strategy.strategy_meta(
-    slug="cache-signal",
-    title="Cache + signal",
-    summary="One callback runs the expensive step through a memoized function on the shared flask-caching backend, "
-    "then sets a tiny signal; four graphs read the cached result. Each input value is computed once — for every "
-    "worker and every session.",
-    lives="server cache (flask-caching on Redis or files), shared by everyone",
-    multi_worker_safe=True,
-    shared_between_users=True,
-    survives_reload=True,
-    payload_growth="O(1) up (the signal), figures down",
-    pros=[
-        "the expensive step runs once per input value, whatever worker or session asks",
-        "later sessions get precomputed results instantly",
-        "the browser only holds a tiny signal; the frame never travels up",
-    ],
-    cons=[
-        "no stampede protection: two sessions asking at once both compute",
-        "shared by all users: wrong for per-user or per-session data",
-        "one cache entry per distinct argument: fine for a dropdown, not for free text",
-        "every read deserializes the whole value (JSON here: no pickle)",
-    ],
-    seeds=["000", "002", "004"],
-)
-dash.register_page(__name__, **strategy.page_args(META, order=50))
+dash.register_page(__name__, **STRATEGY.page_args())
+META = STRATEGY.meta()
 ids = Ids(META["slug"])
 SLUG = META["slug"]
 KINDS = ("scatter", "line", "histogram2d", "histogram2dcontour")

@@ -7,31 +7,10 @@ import workload
 from components import beyond, figures, instruments, strategy
 from components.ids import Ids
 from components.source import source_panel
+from strategies.clientside import STRATEGY
 
-META = strategy.strategy_meta(
-    slug="clientside",
-    title="Clientside callbacks on data loaded once",
-    summary="One server callback ships the dataset to the browser; every filter and aggregate after that runs "
-    "in JavaScript in the tab — zero server requests per interaction, until the data is too big for the tab.",
-    lives="browser memory (dcc.Store) + JavaScript",
-    multi_worker_safe=True,
-    shared_between_users=False,
-    survives_reload=False,
-    payload_growth="O(rows) once, then 0 per interaction",
-    pros=[
-        "No request, no worker, no latency per interaction: the tab answers by itself",
-        "The server does one cheap job per page load and nothing after",
-        "Scales with the number of users for free: their browsers do the work",
-    ],
-    cons=[
-        "The whole dataset crosses the network and sits in every tab's memory",
-        "Logic written twice (Python for the server, JavaScript here) and harder to test",
-        "Stops scaling with the data: download, parse and memory grow with rows; phones give up first",
-        "Everything in the browser is visible to the user: no secrets, no per-user filtering",
-    ],
-    group="beyond",
-)
-dash.register_page(__name__, **strategy.page_args(META, order=130))
+dash.register_page(__name__, **STRATEGY.page_args())
+META = STRATEGY.meta()
 ids = Ids(META["slug"])
 instruments.register_counters(META["slug"], ())  # no expensive step, no cache: one load, then the browser
 ROWS = (1_000, 10_000, 100_000, 300_000)

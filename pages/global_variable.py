@@ -8,30 +8,10 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from components import instruments, strategy, worker_state
 from components.ids import Ids
 from components.source import source_panel
+from strategies.global_variable import STRATEGY
 
-META = strategy.strategy_meta(
-    slug="global-variable",
-    title="Global variable",
-    summary="A callback assigns a module-level variable and another callback reads it. It looks fine on a laptop "
-    "with one process; on this 4-worker server every worker keeps its own copy, and every user shares them.",
-    lives="each worker process's memory",
-    multi_worker_safe=False,
-    shared_between_users="by accident: the bug",
-    survives_reload="by accident",
-    payload_growth="O(1): just the value",
-    pros=[
-        "No code to write: a variable is the first thing anyone tries.",
-        "Reading a constant global loaded at start-up is fine.",
-    ],
-    cons=[
-        "Each worker has its own copy: a read answered by another worker returns another value.",
-        "Every session on a worker shares its copy: one user's value shows up for the next.",
-        "Lost on every worker restart; impossible to scale to several hosts.",
-    ],
-    seeds=["000", "002", "003"],
-    group="guides",
-)
-dash.register_page(__name__, **strategy.page_args(META, order=10))
+dash.register_page(__name__, **STRATEGY.page_args())
+META = STRATEGY.meta()
 ids = Ids(META["slug"])
 instruments.register_counters(META["slug"], ())  # no expensive step, no cache: only the workers matter here
 

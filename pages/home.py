@@ -4,7 +4,8 @@ from dash import dcc, html
 
 from components import guide
 from components import measured as measure
-from components.strategy import GROUPS, page_path, strategies, verdict
+from components.strategy import GROUPS, guide_rows, page_path, strategies, verdict
+from reports.fmt import human_bytes
 
 dash.register_page(__name__, path="/", name="Home", title="Dash State Lab", order=0)
 
@@ -42,82 +43,32 @@ def catalogue(listed, measured=None):
             title = html.Td(html.Span(dcc.Link(s["title"], href=page_path(s["slug"])), title=s["summary"]))
             cells = [_cell(key, s[key]) for key, _ in COLUMNS]
             if measured:
-                cells.append(measure.cell(measured.by_strategy.get(s["slug"])))
+                cells.append(_measured(measured.by_strategy.get(s["slug"])))
                 if measured.server:
-                    cells.append(measure.cell(measured.server.by_strategy.get(s["slug"]), run="server"))
+                    cells.append(_measured(measured.server.by_strategy.get(s["slug"]), run="server"))
             rows.append(html.Tr([title] + cells, **{"data-slug": s["slug"]}))
     return dbc.Table([head, html.Tbody(rows)], hover=True, responsive=True, className="lab-catalogue bg-white")
 
 
-# The questions a developer choosing a strategy asks, in the order worth asking them:
-# (case, strategy, the answer, the measured figure behind it, across hosts — components/guide.py).
-GUIDE = [
-    (
-        "A large dataset (say 500 MB) that every user reads and nobody changes",
-        "global-variable",
-        "Load it once at start-up into a module-level variable and never assign to it again: reading a global is safe. "
-        "The cost is memory: each gunicorn worker holds its own copy — 4 workers × 500 MB = 2 GB on one host — so "
-        "budget RAM per worker, or keep it in a shared store and load only the slices a callback needs.",
-        lambda: f"Reading a global: {guide.ms('global-variable')} p50, against a {guide.ms('baseline-noop')} no-op "
-        "request. Changing it is the bug the page shows: "
-        f"{guide.stale('global-variable', 'default')} on one host, {guide.stale('global-variable')} on two.",
-        "copy",
-    ),
-    (
-        "About 50 MB of data per user, used by several callbacks",
-        "serverside",
-        "Keep it on the server, give the browser a key. Serverside keys each frame by its inputs (users with the same "
-        "inputs share one copy), computes it once (single-flight) and bounds the total bytes "
-        "(STATELAB_SERVERSIDE_MAX_BYTES); session cache keeps one copy per session under a signed session id and "
-        "bounds the number of sessions (STATELAB_SESSION_THRESHOLD), least recently used evicted. Either way, "
-        "50 MB × users must fit the bound.",
-        lambda: f"Serverside {guide.ms('serverside')} p50, {guide.traffic('serverside')}; session cache "
-        f"{guide.ms('session-cache')}, {guide.traffic('session-cache')}; a dcc.Store would carry the whole "
-        f"frame instead ({guide.traffic('browser-store')} at 10,000 rows).",
-        "redis",
-    ),
-    (
-        "A computation that takes 2 minutes",
-        "background",
-        "A background callback: the request returns at once, a task queue runs the job, the browser polls for "
-        "progress and the result, and Cancel stops it. A normal callback holds a request for its whole run and meets "
-        "the request timeout (30 s here; a proxy's is often shorter): the background page shows its synchronous twin stopped.",
-        lambda: f"Measured: {guide.ms('background')} p50 per job of the benchmark's size, "
-        f"{(guide.result('background') or {}).get('polls_per_interaction', 'unknown')} poll(s) per job, "
-        f"{(guide.result('background') or {}).get('errors', 'unknown')} errors.",
-        "redis",
-    ),
-    (
-        "Several web hosts behind a load balancer",
-        "cache-signal",
-        "Set REDIS_URL on every host: the stores, the caches and the background jobs then live in one Redis "
-        "(embedded mode keeps them on one machine's disk). State in the browser works anywhere; a module global "
-        "or a file on local disk never does.",
-        lambda: f"Two hosts on one Redis: cache + signal {guide.stale('cache-signal')}, serverside "
-        f"{guide.stale('serverside')}, session cache {guide.stale('session-cache')}; but session files "
-        f"{guide.stale('session-files')} (a file on the other host's disk) and the global {guide.stale('global-variable')}.",
-        "redis",
-    ),
-    ("The state is a few choices a user should be able to reload, bookmark, share or undo with Back", "url-state",
-     "Put them in the query string.", lambda: f"{guide.ms('url-state')} p50, {guide.traffic('url-state')}.", "browser"),
-    ("The value is small (an id, a filter, a few KB) and belongs to one user", "browser-store",
-     "A dcc.Store; past ~5 MB web storage refuses it.", lambda: f"{guide.traffic('browser-store')} at 10,000 rows.",
-     "browser"),
-    ("Everyone asks for the same few expensive values", "cache-signal",
-     "Memoize on a shared cache and send a signal.",
-     lambda: f"{guide.ms('cache-signal')} p50, {(guide.result('cache-signal') or {}).get('computations', 'unknown')} "
-     "computations for all sessions once warm.", "redis"),
-    ("The outputs only need a summary of a large result", "aggregates",
-     "Ship the aggregates, not the frame.", lambda: f"{guide.traffic('aggregates')}, against the hidden div's "
-     f"{guide.traffic('hidden-div')}.", "browser"),
-    ("The browser can do the filtering itself on a modest dataset", "clientside",
-     "Load the rows once, filter in JavaScript.", "No request per interaction.", "browser"),
-    ("You append to a figure or table that is already on screen", "patch",
-     "Return a dash.Patch.", lambda: f"{guide.traffic('patch')} per 1,000-row append.", "browser"),
-    ("You are tempted to keep a value a callback changes in a module-level variable", "global-variable",
-     "Don't: each worker has its own copy, shared by every user.",
-     lambda: f"{guide.stale('global-variable')} on two hosts.", "one-machine"),
-]
+def _measured(row: dict | None, run: str = "reference") -> html.Td:
+    """The measured cell, plus the bytes as deployed when the run has them: the upload raw (browsers never
+    compress a request body) and the answers as they crossed the wire, compressed."""
+    td = measure.cell(row, run=run)
+    wire = (row or {}).get("response_bytes_wire")
+    if wire is None or row.get("request_bytes") is None:
+        return td
+    up = int(row["request_bytes"])
+    td.children.children.append(html.Div(
+        f"{human_bytes(up + int(wire))} on the wire", className="lab-wire small text-muted",
+        title=f"As deployed: {up:,} B up (raw), {int(wire):,} B down compressed ({row.get('content_encoding') or 'identity'}), "
+        f"{int(row['response_bytes']):,} B decoded",
+        **{"data-wire": str(up + int(wire))},
+    ))
+    return td
+
+
+# The questions a developer choosing a strategy asks, in the order worth asking them: each strategy's
+# record declares its rows (strategies/<module>.py, Guide), read back from dash.page_registry.
 
 
 def decision_guide(listed):
@@ -126,7 +77,7 @@ def decision_guide(listed):
         dbc.CardBody(
             [
                 html.H2("Which one should I use?", className="h5"),
-                guide.table(GUIDE, known),
+                guide.table(guide_rows(), known),
                 guide.reference_note(),
             ]
         ),

@@ -21,30 +21,10 @@ import stores
 from components import beyond, figures, instruments, strategy
 from components.ids import Ids
 from components.source import source_panel
+from strategies.patch import STRATEGY
 
-META = strategy.strategy_meta(
-    slug="patch",
-    title="Partial updates with Patch",
-    summary="Append rows to a chart and a table by sending only the new rows: dash.Patch describes the change, "
-    "the browser applies it to what it already shows. Switch to a full re-send and watch the bytes grow.",
-    lives="browser (the figure and table props)",
-    multi_worker_safe=True,
-    shared_between_users=False,
-    survives_reload=False,
-    payload_growth="O(new rows) down; State still goes up whole",
-    pros=[
-        "Response bytes follow the change, not the size of what is already on screen",
-        "Plain Dash (2.9+): no extra store, no server memory",
-        "Works for any prop: figure traces, layout, table rows, children",
-    ],
-    cons=[
-        "Only server → browser shrinks: a Store or figure used as Input/State is still sent up whole",
-        "The server must know the current shape (here: a row count kept in the browser) to describe the change",
-        "Concurrent patches to the same prop apply in arrival order; a lost response leaves the view out of sync",
-    ],
-    group="beyond",
-)
-dash.register_page(__name__, **strategy.page_args(META, order=120))
+dash.register_page(__name__, **STRATEGY.page_args())
+META = STRATEGY.meta()
 ids = Ids(META["slug"])
 instruments.register_counters(META["slug"], ())  # rows come from a fixed stream: no expensive step, no cache
 BATCHES = (100, 1_000, 5_000)

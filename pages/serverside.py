@@ -10,38 +10,16 @@ from components.ids import Ids
 from components.source import source_panel
 from stores import serverside
 from stores.sessions import InvalidSessionId
+from strategies.serverside import STRATEGY
 
-META = strategy.strategy_meta(
-    slug="serverside",
-    title="Server-side store, key in the browser",
-    summary="The browser holds a ~90-byte key; the DataFrame stays in the shared store as Arrow, computed once "
-    "for everyone who asks for the same input. Each consumer's small view of it is built once and kept in the "
-    "store, and every worker keeps recent frames and views decoded in memory.",
-    lives="shared store (Arrow) + a key in dcc.Store",
-    multi_worker_safe=True,
-    shared_between_users="computed values only",
-    survives_reload=False,
-    payload_growth="O(1): a key up, small views down",
-    pros=[
-        "Constant bytes per interaction: 1,000 or 1,000,000 rows, the browser sends and receives the same key",
-        "Single-flight: a crowd asking for one cold value runs the expensive step once, across workers",
-        "No pickle: a value read back from the store can only become a table",
-        "Bounded: oldest sessions are evicted to stay under a byte limit, never the one in use",
-    ],
-    cons=[
-        "The data is gone when its TTL lapses or it is evicted: consumers must handle an expired key",
-        "Needs a shared store (diskcache on one host, Redis across hosts)",
-        "Per-worker memory holds a few decoded frames",
-    ],
-    group="beyond",
-)
-dash.register_page(__name__, **strategy.page_args(META, order=110))
+dash.register_page(__name__, **STRATEGY.page_args())
+META = STRATEGY.meta()
 ids = Ids(META["slug"])
 ROWS = (1_000, 10_000, 100_000, beyond.BIG_ROWS)
 
 
 def _stats(lab):
-    s = serverside.for_lab(lab, META["slug"]).stats()
+    s = serverside.for_lab(lab, STRATEGY.store_prefix).stats()
     rate = "—" if s["memory_hit_rate"] is None else f"{s['memory_hit_rate']:.0%}"
     return [
         ("bytes held", f"{beyond.human_bytes(s['bytes_held'])} / {beyond.human_bytes(s['max_bytes'])}"),
@@ -166,7 +144,7 @@ def layout(**_query):
 )
 def produce(rows, region, _forget, session_id, key):
     lab = stores.current()
-    svs = serverside.for_lab(lab, META["slug"])
+    svs = serverside.for_lab(lab, STRATEGY.store_prefix)
     try:
         if ctx.triggered_id == ids("forget") and key:
             svs.forget(key)
@@ -222,7 +200,7 @@ clientside_callback(
 def _open(key):
     """The entry behind a key, or the message to show instead."""
     try:
-        return serverside.for_lab(stores.current(), META["slug"]).open(key), None
+        return serverside.for_lab(stores.current(), STRATEGY.store_prefix).open(key), None
     except serverside.KeyRejected as exc:
         return None, f"Unknown key: {exc}"
     except serverside.EntryExpired as exc:
@@ -244,7 +222,7 @@ def _consume(key, name, build):
     if len(name) > 1 and name[1] not in workload.FRUITS:
         return None, f"Unknown fruit: {str(name[1])[:40]!r} is not one of {', '.join(workload.FRUITS)}"
     try:
-        return serverside.for_lab(stores.current(), META["slug"]).view(entry, name, build), None
+        return serverside.for_lab(stores.current(), STRATEGY.store_prefix).view(entry, name, build), None
     except serverside.EntryExpired as exc:
         return None, f"Expired key: {exc}"
     except stores.SingleFlightError as exc:

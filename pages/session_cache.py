@@ -30,38 +30,16 @@ from components.serverstate import (
 )
 from components.source import source_panel
 from stores.sessions import short
+from strategies.session_cache import STRATEGY
 
-META = strategy.strategy_meta(
-    slug="session-cache",
-    title="Session cache",
-    summary="Each page load gets a signed session id; the expensive result is kept on the server under that id. "
-    "Callbacks of one session share it without sending it through the browser, and sessions never see each "
-    "other's data. The number of sessions held is bounded: the least recently used are evicted.",
-    lives="server store (Arrow per session, with TTL and a session limit)",
-    multi_worker_safe=True,
-    shared_between_users=False,
-    survives_reload=False,
-    payload_growth="O(1) up (the session id), outputs down",
-    pros=[
-        "per-session data with no round trip of the frame through the browser",
-        "first fetch pays the expensive step, later fetches read the store",
-        "bounded: a session limit and a TTL keep the store from filling up",
-    ],
-    cons=[
-        "the server holds one copy per session: memory grows with concurrent users",
-        "a reload starts a new session (the id lives in the page), so the work is redone",
-        "the session id is a bearer token: it must be validated on every use",
-        "under pressure, idle sessions are evicted and must recompute",
-    ],
-    seeds=["000", "003"],
-)
-dash.register_page(__name__, **strategy.page_args(META, order=60))
+dash.register_page(__name__, **STRATEGY.page_args())
+META = STRATEGY.meta()
 ids = Ids(META["slug"])
 SLUG = META["slug"]
 
 
 def held(lab):
-    data = session_data(lab, SLUG)
+    data = session_data(lab, STRATEGY.store_prefix)
     return [
         ("sessions held", f"{len(data.sessions())} / {lab.settings.session_threshold}"),
         ("bytes held", kb(data.bytes_held())),
@@ -212,7 +190,7 @@ def _fetch(session_id, region, rows):
     # The session's lock lapses, and a waiter gives up, well inside gunicorn's worker timeout: a lock
     # left by a killed worker must not hang the session's next fetch until gunicorn kills that one too.
     wait = lab.settings.worker_timeout / 3
-    got = session_data(lab, SLUG).fetch(session_id, want, _compute(want["region"], want["rows"]), wait=wait)
+    got = session_data(lab, STRATEGY.store_prefix).fetch(session_id, want, _compute(want["region"], want["rows"]), wait=wait)
     lab.count("miss" if got.computed else "hit", SLUG)
     return got
 
@@ -295,7 +273,7 @@ def display_scatter(_clicks, fruit, region, rows, session_id):
             frame = _fetch(session_id, region, rows).frame
         else:  # a new fruit: read what the session has, never compute
             lab.check_session(session_id)
-            frame, _ = session_data(lab, SLUG).load(session_id)
+            frame, _ = session_data(lab, STRATEGY.store_prefix).load(session_id)
             lab.count("hit", SLUG)
         if fruit not in workload.FRUITS:
             raise workload.WorkloadError(f"fruit must be one of {', '.join(workload.FRUITS)}")

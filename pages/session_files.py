@@ -28,31 +28,10 @@ from components.serverstate import (
 )
 from components.source import source_panel
 from stores.files import explain_seed_name
+from strategies.session_files import STRATEGY
 
-META = strategy.strategy_meta(
-    slug="session-files",
-    title="Session files",
-    summary="One file per session on the server's disk, as in source 003 (English notes on Dash's guide) — but the file name comes only from the "
-    "server-minted, signed session id, never from what the user types. Writes are atomic and old files are "
-    "cleaned up.",
-    lives="server disk: <data_dir>/session-files/<uuid>.arrow",
-    multi_worker_safe="one host only",
-    shared_between_users=False,
-    survives_reload=False,
-    payload_growth="O(1) up (the session id), outputs down",
-    pros=[
-        "no server to run: a folder on the web server's disk",
-        "frames stay on the server; each file is one session's, named by the server",
-        "easy to inspect and to clean up (max age, max count)",
-    ],
-    cons=[
-        "works only while every worker shares one disk: a second host sees other files",
-        "a user-chosen file name (source 003's version) is a path traversal hole",
-        "disk I/O on every read; needs cleanup, or the folder grows forever",
-    ],
-    seeds=["003"],
-)
-dash.register_page(__name__, **strategy.page_args(META, order=70))
+dash.register_page(__name__, **STRATEGY.page_args())
+META = STRATEGY.meta()
 ids = Ids(META["slug"])
 SLUG = META["slug"]
 FIRST_REGION = workload.REGIONS[1]
@@ -61,7 +40,7 @@ EXAMPLES = ["../../app.py", "/etc/passwd", "CON", "aux.txt", "..\\..\\boot.ini",
 
 
 def on_disk(lab):
-    files = session_files(lab)
+    files = session_files(lab, STRATEGY.store_prefix)
     listed = files.files()
     return [("session files", f"{len(listed)} / {files.max_files}"), ("bytes on disk", kb(sum(f.bytes for f in listed)))]
 
@@ -185,7 +164,7 @@ def save_to_file(_clicks, region, rows, session_id):
     lab = stores.current()
     started = time.perf_counter()
     try:
-        files = session_files(lab)
+        files = session_files(lab, STRATEGY.store_prefix)
         path = files.path_for(session_id)  # validates the signed id first: nothing is computed for a forged one
         rows, region = choices.rows(rows), choices.region(region)  # only what the page offers
         cleaned = workload.expensive_step(rows, region, delay=lab.settings.compute_delay)
@@ -224,7 +203,7 @@ def display_scatter(signal, fruit, session_id):
             return figures.empty("no file yet: press the button")
         return figures.fruit_scatter(frame, fruit)
     try:
-        frame, _ = session_files(stores.current()).read_frame(session_id)
+        frame, _ = session_files(stores.current(), STRATEGY.store_prefix).read_frame(session_id)
         if fruit not in workload.FRUITS:
             raise workload.WorkloadError(f"fruit must be one of {', '.join(workload.FRUITS)}")
     except EXPECTED as exc:
@@ -242,7 +221,7 @@ def display_summary(signal, session_id):
         return html.Div([summary_table(frame), first_view_note(FIRST_REGION, workload.DEFAULT_ROWS, holds, "the button")])
     started = time.perf_counter()
     try:
-        frame, info = session_files(stores.current()).read_frame(session_id)
+        frame, info = session_files(stores.current(), STRATEGY.store_prefix).read_frame(session_id)
     except EXPECTED as exc:
         return problem(exc)
     ms = (time.perf_counter() - started) * 1000
@@ -258,7 +237,7 @@ def display_summary(signal, session_id):
 def explain_name(name, session_id):
     lab = stores.current()
     try:
-        files = session_files(lab)
+        files = session_files(lab, STRATEGY.store_prefix)
         ours = files.path_for(session_id).name
     except EXPECTED as exc:
         return problem(exc)

@@ -13,31 +13,10 @@ from components.ids import Ids
 from components.serverstate import EXPECTED, consumers, empty_figure, problem, summary_table, workload_pickers
 from components.source import source_panel
 from stores import codec
+from strategies.url_state import STRATEGY
 
-META = strategy.strategy_meta(
-    slug="url-state",
-    title="State in the URL",
-    summary="The user's choices live in the page's address: ?region=…&rows=…&fruit=…. A reload, a bookmark or a "
-    "link sent to a colleague opens the same view, and Back steps to the previous one. The data those choices "
-    "select is computed once on the server and shared, like cache-signal.",
-    lives="the address bar (the choices) + a shared server cache (the data)",
-    multi_worker_safe=True,
-    shared_between_users="by link",
-    survives_reload=True,
-    payload_growth="O(1): the choices, a few dozen bytes",
-    pros=[
-        "Survives reload, new tabs and restarts; bookmarkable; shareable by sending the link",
-        "Back and Forward step through earlier states for free",
-        "Nothing per session on the server: any worker, any host can answer",
-    ],
-    cons=[
-        "Holds choices, not data: a few hundred bytes at most (links get cut, logged and indexed)",
-        "Anyone can edit it: every value is untrusted input and must be validated on load",
-        "Visible to everyone the link reaches: never put secrets or personal data in it",
-    ],
-    group="beyond",
-)
-dash.register_page(__name__, **strategy.page_args(META, order=140))
+dash.register_page(__name__, **STRATEGY.page_args())
+META = STRATEGY.meta()
 ids = Ids(META["slug"])
 SLUG = META["slug"]
 # The shared cache of the data the choices select: one entry per (rows, region), for everyone.

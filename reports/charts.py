@@ -256,3 +256,52 @@ def load_memory(report: dict) -> go.Figure:
     fig.update_xaxes(title="seconds since the load began")
     fig.update_yaxes(title="MB", rangemode="tozero")
     return style(fig, "Resident memory over the run")
+
+
+# --------------------------------------------------------------------------- the capacity scenario's figures
+
+
+def capacity_bars(report: dict) -> go.Figure:
+    """Sessions each strategy serves within the limits: one bar per strategy, one colour per server kind."""
+    caps = report.get("capacity") or []
+    if not caps:
+        return empty("No capacity measured")
+    fig = go.Figure()
+    servers = list(dict.fromkeys(c["server"] for c in caps))
+    for i, server in enumerate(servers):
+        part = [c for c in caps if c["server"] == server]
+        # Horizontal bars: the strategies' names stay readable on a phone.
+        fig.add_bar(name=server, y=[c["strategy"] + (" (peer)" if c.get("kind") == "peer" else "") for c in part],
+                    x=[c["capacity_sessions"] for c in part], orientation="h",
+                    marker_color=PALETTE[(3 + 2 * i) % len(PALETTE)], customdata=[[c["ended_by"]] for c in part],
+                    hovertemplate="%{y}<br>%{x} sessions<br>%{customdata[0]}<extra>" + server + "</extra>")
+    strategies = len(dict.fromkeys(c["strategy"] for c in caps))
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_xaxes(title="sessions within the limits", rangemode="tozero")
+    fig = style(fig, "Capacity: sessions served", height=max(260, 120 + 34 * strategies * len(servers)))
+    fig.update_layout(margin={"l": 10, "r": 20, "t": 56, "b": 90})
+    return fig
+
+
+def capacity_latency(report: dict, server: str) -> go.Figure:
+    """p95 per step against sessions, one line per strategy, with the p95 limit drawn."""
+    rows = [r for r in report["results"] if r["server"] == server]
+    if not rows:
+        return empty(f"No steps on {server}")
+    order = list(dict.fromkeys(r["strategy"] for r in rows))
+    fig = go.Figure()
+    for strategy in order:
+        part = sorted((r for r in rows if r["strategy"] == strategy), key=lambda r: r["sessions"])
+        fig.add_scatter(name=strategy, x=[r["sessions"] for r in part], y=[r["latency_ms_p95"] for r in part],
+                        mode="lines+markers", line={"color": color_of(strategy, order), "width": 2},
+                        customdata=[[r["latency_ms_p50"], r["interactions_per_s"], r["errors"]] for r in part],
+                        hovertemplate="%{x} sessions: p95 %{y:,.0f} ms<br>p50 %{customdata[0]:,.0f} ms · "
+                                      "%{customdata[1]:,.1f}/s · %{customdata[2]} errors<extra>" + strategy + "</extra>")
+    limit = report["config"].get("p95_limit_ms")
+    if limit:
+        fig.add_hline(y=limit, line_dash="dash", line_color="#d62728", annotation_text=f"p95 limit {limit:g} ms",
+                      annotation_position="top left")
+    fig.update_xaxes(title="concurrent sessions (step)", type="log", dtick=0.30103)
+    fig.update_yaxes(title="ms per interaction (p95)", rangemode="tozero")
+    return style(fig, f"Latency against sessions ({server})")

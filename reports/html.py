@@ -9,8 +9,11 @@ import jinja2
 import plotly.io as pio
 
 from . import charts
-from .fmt import number, target_verdict
+from .capacity import capacity_html
+from .encodings import encodings_html
+from .fmt import DASH, number, target_verdict
 from .load_view import memory_lines, outage_line
+from .push import push_html
 from .rows import rows_in, standard
 from .tables import LOAD_COLUMNS, TABLE_COLUMNS, cell, table_rows
 from .verdicts import stampede_lines, targets, verdicts
@@ -66,6 +69,19 @@ def _standard_rows(results: list[dict]) -> list[dict]:
     return out
 
 
+def compression_rows(results: list[dict]) -> list[list[str]]:
+    """Bytes as deployed, per standard result: the upload (raw), the download on the wire and decoded, their ratio."""
+    out = []
+    for r in standard(results):
+        if r.get("response_bytes") is None:
+            continue
+        ratio = r.get("compression_down")
+        out.append([r["strategy"], cell("rows", r.get("rows")), r.get("content_encoding") or DASH,
+                    cell("request_bytes", r.get("request_bytes")), cell("response_bytes_wire", r.get("response_bytes_wire")),
+                    cell("response_bytes", r.get("response_bytes")), DASH if ratio is None else f"{ratio:.1f}×"])
+    return out
+
+
 def standard_html(report: dict) -> str:
     cfg, results = report["config"], report["results"]
     figures = {name: fig for name, fig in charts.all_figures(results).items() if _has_data(name, results)}
@@ -76,7 +92,7 @@ def standard_html(report: dict) -> str:
         compute_delay=_known(cfg.get("compute_delay"), " s"), dash_version=_known(cfg.get("dash_version")),
         cpus=_known(machine.get("cpus")), python=_known(machine.get("python")), created=_known(report.get("created")),
         took=_known(report.get("seconds"), " s"), skipped=cfg.get("skipped") or {},
-        columns=TABLE_COLUMNS, table=_standard_rows(results), verdicts=verdicts(report), charts=_inline(figures),
+        columns=TABLE_COLUMNS, table=_standard_rows(results), compression=compression_rows(results), verdicts=verdicts(report), charts=_inline(figures),
         growth=list(GROWTH), stampede=stampede_lines(report),
         growth_empty="Growth curves need at least two row counts: this run measured one." if standard(results) else "",
         targets=[{**t, "measured": "–" if t["ratio"] is None else f"{t['ratio']:.4g}", "verdict": target_verdict(t["met"])}
@@ -111,5 +127,12 @@ def load_html(report: dict) -> str:
 
 
 def to_html(report: dict) -> str:
-    """One file, no network needed: the load scenario's own page, or the standard one."""
-    return load_html(report) if report["config"].get("scenario") == "load" else standard_html(report)
+    """One file, no network needed: a scenario's own page (load, capacity, encodings, push), or the standard one."""
+    scenario = report["config"].get("scenario")
+    if scenario == "capacity":
+        return capacity_html(report)
+    if scenario == "encodings":
+        return encodings_html(report)
+    if scenario == "push":
+        return push_html(report)
+    return load_html(report) if scenario == "load" else standard_html(report)

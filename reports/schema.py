@@ -9,9 +9,13 @@ from pathlib import Path
 SCHEMA = "statelab.bench/1"
 
 # The keys every result row has, in the order the CSV and the table show them.
+# Bytes per interaction, as deployed: request_bytes is the bodies sent up, raw — browsers never compress
+# a request body, so there is no "wire" figure apart from it; response_bytes is the answers decoded
+# (the JSON the renderer parses) and response_bytes_wire the same answers as they crossed the wire
+# (compressed per content_encoding: "br", "gzip" or "identity"); compression_down = decoded / wire.
 FIELDS = [
     "strategy", "kind", "scenario", "rows", "latency_ms_p50", "latency_ms_p95", "producer_ms_p50", "consumer_ms_p50",
-    "request_bytes", "response_bytes", "requests_per_interaction", "workers_hit", "requests_per_worker",
+    "request_bytes", "response_bytes", "response_bytes_wire", "compression_down", "content_encoding", "requests_per_interaction", "workers_hit", "requests_per_worker",
     "requests_per_host", "computations", "cache_hits", "cache_misses", "cache_hit_rate", "interactions", "reads",
     "unverified_reads", "stale_reads", "leaks", "server_bytes", "browser_bytes", "errors",
 ]

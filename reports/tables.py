@@ -6,7 +6,8 @@ from .fmt import DASH
 
 TABLE_COLUMNS = [
     ("strategy", "strategy"), ("rows", "rows"), ("latency_ms_p50", "p50 ms"), ("latency_ms_p95", "p95 ms"),
-    ("request_bytes", "up B"), ("response_bytes", "down B"), ("workers_hit", "workers"), ("computations", "computed"),
+    ("request_bytes", "up B (raw)"), ("response_bytes_wire", "down B wire"), ("response_bytes", "down B decoded"),
+    ("workers_hit", "workers"), ("computations", "computed"),
     ("cache_hit_rate", "hit rate"), ("stale_reads", "stale"), ("leaks", "leaks"), ("server_bytes", "server B"),
     ("browser_bytes", "browser B"), ("errors", "errors"),
 ]
@@ -48,8 +49,8 @@ def summary_table(result: dict) -> str:
     """The side-by-side table as plain text for the terminal."""
     names = [r["strategy"] + ("" if r.get("scenario") in (None, "standard") else f" [{r['scenario']}]") for r in result["results"]]
     cols = [("strategy", max([22, *map(len, names)])), ("rows", 8), ("latency_ms_p50", 8), ("latency_ms_p95", 8), ("request_bytes", 10),
-            ("response_bytes", 10), ("workers_hit", 7), ("computations", 8), ("stale_reads", 6), ("leaks", 6), ("errors", 6)]
-    heads = {"latency_ms_p50": "p50 ms", "latency_ms_p95": "p95 ms", "request_bytes": "up B", "response_bytes": "down B",
+            ("response_bytes_wire", 11), ("response_bytes", 10), ("workers_hit", 7), ("computations", 8), ("stale_reads", 6), ("leaks", 6), ("errors", 6)]
+    heads = {"latency_ms_p50": "p50 ms", "latency_ms_p95": "p95 ms", "request_bytes": "up B", "response_bytes_wire": "down B wire", "response_bytes": "down B",
              "workers_hit": "workers", "computations": "computed", "stale_reads": "stale"}
     lines = ["  ".join(heads.get(c, c).rjust(w) if i else heads.get(c, c).ljust(w) for i, (c, w) in enumerate(cols))]
     for name, r in zip(names, result["results"], strict=True):

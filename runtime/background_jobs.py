@@ -51,13 +51,11 @@ class JobError(ValueError):
 
 
 def check_steps(steps) -> int:
+    """One of the step counts the page offers; JobError (naming them) otherwise."""
     try:
-        steps = int(steps)
-    except (TypeError, ValueError):
-        raise JobError(f"steps must be one of {', '.join(map(str, STEP_CHOICES))}, got {quote(steps)}") from None
-    if steps not in STEP_CHOICES:
-        raise JobError(f"steps must be one of {', '.join(map(str, STEP_CHOICES))}, got {steps}")
-    return steps
+        return choices.one_of(steps, STEP_CHOICES, "steps")
+    except choices.Refused as exc:
+        raise JobError(str(exc)) from None
 
 
 def new_token(lab) -> str:

@@ -8,6 +8,8 @@ import json
 
 import reports
 import stores
+from reports.capacity import STORE_KEY as CAPACITY
+from reports.capacity import is_capacity
 
 LATEST = "benchmark:latest"  # the site's run (the operator's latest): what every browser is shown
 VISITOR_RUN = "benchmark:visitor:"  # + a digest of the visitor id: that browser's own latest run
@@ -51,3 +53,9 @@ def latest(lab: stores.Lab) -> dict | None:
 def mine(lab: stores.Lab, who: str | None) -> dict | None:
     """This browser's own latest run (a visitor's, by its visitor id), or None."""
     return _read(lab, _visitor_key(who)) if who else None
+
+
+def latest_capacity(lab: stores.Lab) -> dict | None:
+    """The capacity report the operator published (python -m bench --scenario capacity --publish), or None."""
+    found = _read(lab, CAPACITY)
+    return found if is_capacity(found) else None

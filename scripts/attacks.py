@@ -47,6 +47,7 @@ import requests
 
 from bench.dashclient import Browser, Graph, Page
 from config import load_settings
+from reports.fmt import human_bytes
 from serve import Site, free_port, stop
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -411,10 +412,6 @@ def medians(runs: list[dict]) -> list[dict]:
     return rows
 
 
-def _bytes(value) -> str:
-    return "–" if value is None else f"{value:,.0f} B"
-
-
 def table(rows: list[dict], mode: str) -> str:
     runs = max((r["runs"] for r in rows), default=1)
     lines = [f"Medians of {runs} run(s) per attack.", "",
@@ -422,8 +419,8 @@ def table(rows: list[dict], mode: str) -> str:
              "Redis memory growth | peak site processes |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['attack']} | {r['noop_p50_ms']} | {r['noop_p95_ms']} | {r['noop_failures']:g} "
-                     f"({r['noop_rate_limited']:g}) / {r['noop_requests']:g} | {_bytes(r['data_dir_growth_bytes'])} | "
-                     f"{_bytes(r['redis_used_memory_growth_bytes'])} | {r['peak_site_processes']:g} |")
+                     f"({r['noop_rate_limited']:g}) / {r['noop_requests']:g} | {human_bytes(r['data_dir_growth_bytes'])} | "
+                     f"{human_bytes(r['redis_used_memory_growth_bytes'])} | {r['peak_site_processes']:g} |")
     return "\n".join(lines)
 
 

@@ -16,6 +16,7 @@ which bound and how large it is.
 from __future__ import annotations
 
 from config import Settings
+from reports.fmt import human_bytes
 
 from .base import StoreError
 
@@ -25,10 +26,6 @@ RECORD_BYTES = 512
 
 class OverBudget(StoreError):
     """A value larger than its strategy's whole share of the data bound: refused, nothing written."""
-
-
-def mb(n: float) -> str:
-    return f"{n / 2**20:.1f} MB" if n >= 2**20 / 10 else f"{n / 1024:.0f} KB"
 
 
 def bound(settings: Settings, name: str) -> int:
@@ -41,7 +38,7 @@ def bound(settings: Settings, name: str) -> int:
 
 def describe(settings: Settings, name: str) -> str:
     """The bound in words: "4.8 MB (serverside's share of STATELAB_MAX_DATA_BYTES = 16.0 MB)"."""
-    return f"{mb(bound(settings, name))} ({name}'s share of STATELAB_MAX_DATA_BYTES = {mb(settings.max_data_bytes)})"
+    return f"{human_bytes(bound(settings, name))} ({name}'s share of STATELAB_MAX_DATA_BYTES = {human_bytes(settings.max_data_bytes)})"
 
 
 def telemetry_cap(settings: Settings) -> int:

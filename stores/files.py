@@ -23,9 +23,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from reports.fmt import human_bytes
+
 from . import codec
 from .base import StoreError
-from .budget import OverBudget, mb
+from .budget import OverBudget
 
 SUFFIX = ".arrow"
 _OURS = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.arrow$")
@@ -63,7 +65,7 @@ class SessionFiles:
         self.check, self.max_age, self.max_files = check, max_age, max_files
         self.max_bytes = max_bytes
         # How the bound reads where it bites ("3.2 MB, session-files' share of ...").
-        self.bound_text = bound_text or (mb(max_bytes) if max_bytes is not None else "")
+        self.bound_text = bound_text or (human_bytes(max_bytes) if max_bytes is not None else "")
 
     def path_for(self, session_id) -> Path:
         """The file of a session id this server minted; InvalidSessionId for anything else."""
@@ -87,7 +89,7 @@ class SessionFiles:
         data = codec.frame_to_arrow(frame)
         if self.max_bytes is not None and len(data) > self.max_bytes:
             raise OverBudget(
-                f"this file would be {mb(len(data))}, more than the folder's whole bound of {self.bound_text}: "
+                f"this file would be {human_bytes(len(data))}, more than the folder's whole bound of {self.bound_text}: "
                 "not written. Pick fewer rows."
             )
         self._mkdir()

@@ -39,8 +39,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from reports.fmt import human_bytes
+
 from . import budget, codec, telemetry
 from .base import LockTimeout, StoreError
+from .sessions import parse_form
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +158,8 @@ class ServersideStore:
         self.slug = slug
         self.keys = Keys(slug)
         self.ttl = ttl
-        # The strategy's share of the site's data bound (stores/budget.py), unless a caller sets its own.
-        self.max_bytes = budget.bound(lab.settings, "serverside") if max_bytes is None else max_bytes
+        # The prefix's share of the site's data bound (stores/budget.py), unless a caller sets its own.
+        self.max_bytes = budget.bound(lab.settings, slug) if max_bytes is None else max_bytes
         self.frames = _Lru(frames_in_memory, memory_bytes)
         self.views = _Lru(256, 64 * 2**20)
         # Refresh the shared frame's TTL and the session's last-use stamp at most this
@@ -173,9 +176,9 @@ class ServersideStore:
 
     def bound_text(self) -> str:
         """The bound in words, for the messages it causes."""
-        if self.max_bytes == budget.bound(self.lab.settings, "serverside"):
-            return budget.describe(self.lab.settings, "serverside")
-        return budget.mb(self.max_bytes)
+        if self.slug in self.lab.settings.shares and self.max_bytes == budget.bound(self.lab.settings, self.slug):
+            return budget.describe(self.lab.settings, self.slug)
+        return human_bytes(self.max_bytes)
 
     # ---- producer -------------------------------------------------------------------
 
@@ -208,7 +211,7 @@ class ServersideStore:
         data = codec.frame_to_arrow(cleaned)
         if len(data) > self.max_bytes:
             raise FrameTooLarge(
-                f"the frame for {content} is {budget.mb(len(data))} as Arrow, more than the whole serverside bound "
+                f"the frame for {content} is {human_bytes(len(data))} as Arrow, more than the whole serverside bound "
                 f"of {self.bound_text()}: not stored. Pick fewer rows"
             )
         self.enforce(session_id, content, extra=len(data))
@@ -236,14 +239,8 @@ class ServersideStore:
 
     def open(self, key) -> Entry:
         """Validate a browser key and refresh its entry: one round trip when warm."""
-        if not isinstance(key, str) or not key:
-            raise KeyRejected("no key: the producer has not stored anything for this page yet")
-        if len(key) > MAX_KEY_LENGTH:
-            raise KeyRejected(f"the key is {len(key)} characters long; keys this store issues are under {MAX_KEY_LENGTH}")
-        match = _KEY.match(key)
-        if not match:
-            raise KeyRejected("the key is not of the form <content>@<session id>: it was not issued here")
-        content, session_id = match.groups()
+        content, session_id = parse_form(key, _KEY, MAX_KEY_LENGTH, KeyRejected, "the key", "<content>@<session id>: it was not issued here",
+                                         missing="no key: the producer has not stored anything for this page yet")
         session_id = self.lab.check_session(session_id)
         if not self.store.touch(self.keys.entry_key(session_id, content), self.ttl):
             raise EntryExpired(

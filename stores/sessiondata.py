@@ -17,9 +17,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from reports.fmt import human_bytes
+
 from . import codec
 from .base import Store
-from .budget import OverBudget, mb
+from .budget import OverBudget
 
 PARTS = ("frame", "meta", "used")
 
@@ -54,7 +56,7 @@ class SessionData:
         self.ttl, self.threshold, self.on_evict = ttl, threshold, on_evict
         self.max_bytes = max_bytes
         # How the bound reads in a message ("3.2 MB, session-cache's share of ..."): where it bites, say which.
-        self.bound_text = bound_text or (mb(max_bytes) if max_bytes is not None else "")
+        self.bound_text = bound_text or (human_bytes(max_bytes) if max_bytes is not None else "")
 
     # Keys are built from the uuid of a session id that `check` accepted, never from raw input.
     def _uuid(self, session_id: str) -> str:
@@ -120,7 +122,7 @@ class SessionData:
         data = codec.frame_to_arrow(frame)
         if self.max_bytes is not None and len(data) > self.max_bytes:
             raise OverBudget(
-                f"this result is {mb(len(data))} as Arrow, more than {self.prefix}'s whole bound of "
+                f"this result is {human_bytes(len(data))} as Arrow, more than {self.prefix}'s whole bound of "
                 f"{self.bound_text}: not stored. Pick fewer rows."
             )
         made_room = self.make_room(uuid, len(data))

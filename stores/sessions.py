@@ -23,6 +23,22 @@ def _sign(secret: bytes, raw: str) -> str:
     return hmac.new(secret, raw.encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def parse_form(value, form: re.Pattern, max_length: int, error: type[Exception], what: str, shape: str,
+               missing: str | None = None) -> tuple:
+    """The groups of `form` in a token the browser sent back, or `error` saying what is wrong with it: none
+    (`missing`, when given), not a string, longer than `max_length` (checked before the pattern runs), or not `shape`."""
+    if missing is not None and not value:
+        raise error(missing)
+    if not isinstance(value, str):
+        raise error(f"{what} must be a string, got {type(value).__name__}")
+    if len(value) > max_length:
+        raise error(f"{what} is {len(value)} characters long; at most {max_length} are valid")
+    match = form.match(value)
+    if not match:
+        raise error(f"{what} is not of the form {shape}")
+    return match.groups()
+
+
 def mint(secret: bytes) -> str:
     raw = str(uuid.uuid4())
     return f"{raw}.{_sign(secret, raw)}"
@@ -30,14 +46,7 @@ def mint(secret: bytes) -> str:
 
 def validate(session_id, secret: bytes) -> str:
     """The session id itself if this server minted it; InvalidSessionId otherwise."""
-    if not isinstance(session_id, str):
-        raise InvalidSessionId(f"session id must be a string, got {type(session_id).__name__}")
-    if len(session_id) > MAX_LENGTH:
-        raise InvalidSessionId(f"session id is {len(session_id)} characters long; at most {MAX_LENGTH} are valid")
-    match = _FORM.match(session_id)
-    if not match:
-        raise InvalidSessionId("session id is not of the form <uuid4>.<signature>")
-    raw, signature = match.groups()
+    raw, signature = parse_form(session_id, _FORM, MAX_LENGTH, InvalidSessionId, "session id", "<uuid4>.<signature>")
     if not hmac.compare_digest(signature, _sign(secret, raw)):
         raise InvalidSessionId("session id has a bad signature: it was not issued by this server")
     return session_id

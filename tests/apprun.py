@@ -15,7 +15,9 @@ class AppProcess:
     """`python app.py` as an operator runs it, with its output collected line by line."""
 
     def __init__(self, *args: str, data_dir: Path, workers: int = 2):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("STATELAB_") and k != "REDIS_URL"}
+        # An operator's environment: none of ours, but the server kind when pytest's environment names one.
+        env = {k: v for k, v in os.environ.items()
+               if (not k.startswith("STATELAB_") or k == "STATELAB_SERVER") and k != "REDIS_URL"}
         env.update(STATELAB_COMPUTE_DELAY="0.2", PYTHONUNBUFFERED="1")
         self.process = subprocess.Popen(
             [sys.executable, "app.py", "--data-dir", str(data_dir), "--workers", str(workers), *args],

@@ -59,6 +59,10 @@ def start_site(tmp_path_factory):
     started = []
 
     def start(workers: int = 4, celery: bool = True, **changes) -> Site:
+        # STATELAB_SERVER in pytest's environment picks the server kind of every site a test does not
+        # choose itself (run a module under another kind without editing it).
+        if os.environ.get("STATELAB_SERVER"):
+            changes.setdefault("server", os.environ["STATELAB_SERVER"])
         data_dir = tmp_path_factory.mktemp("site-data")
         site = Site(site_settings(data_dir, **changes), workers=workers, celery=celery, log_dir=data_dir / "logs")
         started.append(site)

@@ -3,13 +3,20 @@ memory summary, events, timeline and bounds. No I/O, no clock: tests/unit/test_l
 
 from __future__ import annotations
 
+import strategies
 from reports.fmt import rounded
 
 from ..metrics import percentile
 from .driver import LoadStep
 
-# Strategies that do not claim to keep one session's value apart from another's (by design).
-UNSAFE = {"global-variable"}
+# Strategies that do not claim to keep one session's value apart from another's (by design): their records say so.
+UNSAFE = {r.slug for r in strategies.records() if not r.claims_isolation}
+
+
+def claims_isolation(slug: str) -> bool:
+    """Whether the strategy claims no session reads another's value (its record; the no-op floor, the peer and a
+    strategy without a record must)."""
+    return strategies.isolated(slug)
 BIN_S = 5.0
 
 
@@ -77,6 +84,11 @@ def overlaps(t0: float, t1: float, window: tuple[float, float] | None) -> bool:
 
 def judged(ls: LoadStep) -> list[tuple]:
     """Per timed round: (start, end, session, [(kind, expected, got)]) for its stale, leaked and unrecognised reads."""
+    return [(t0, t1, record.session, bad, ls.shown.get(id(record)) or []) for record, t0, t1, bad in judged_records(ls)]
+
+
+def judged_records(ls: LoadStep) -> list[tuple]:
+    """Per timed round with a wrong or unrecognised read: (record, start, end, [(kind, expected, got)])."""
     written = ls.step.written
     others = {s: set().union(*(w for o, w in written.items() if o != s)) for s in written}
     out = []
@@ -90,12 +102,12 @@ def judged(ls: LoadStep) -> list[tuple]:
                 leak = got not in mine and got in others.get(record.session, set())
                 bad.append(("leak" if leak else "stale", expected, got))
         if bad:
-            out.append((t0, t1, record.session, bad, ls.shown.get(id(record)) or []))
+            out.append((record, t0, t1, bad))
     return out
 
 
 def load_fields(ls: LoadStep, window, load_end: float) -> dict:
-    claims = ls.spec.slug not in UNSAFE
+    claims = claims_isolation(ls.spec.slug)
     bad_rounds = judged(ls)
     stale_times = [(t0, t1) for t0, t1, _, bad, _ in bad_rounds for k, _, _ in bad if k in ("stale", "leak")]
     unverified_times = [(t0, t1) for t0, t1, _, bad, _ in bad_rounds for k, _, _ in bad if k == "unverified"]
@@ -163,7 +175,7 @@ def events(steps, window) -> list[dict]:
                         "in_window": overlaps(e["t0"], e["t1"], window), "message": e["message"]})
         for t0, t1, session, bad, shown in judged(ls):
             for i, (kind, expected, got) in enumerate(bad):
-                if slug in UNSAFE and kind != "unverified":
+                if not claims_isolation(slug) and kind != "unverified":
                     continue  # the unsafe strategy's stale reads are its lesson: counted in its row, not listed
                 text = f"expected {expected!r}, read {got!r}"
                 if i < len(shown) and shown[i]:
@@ -191,7 +203,7 @@ def timeline(steps, load_end: float) -> dict:
             b["by_strategy"][ls.spec.slug] = b["by_strategy"].get(ls.spec.slug, 0) + 1
             if record.interaction.calls:
                 b["ms"].append(record.interaction.ms)
-            if round(t0, 3) in stale_starts and ls.spec.slug not in UNSAFE:
+            if round(t0, 3) in stale_starts and claims_isolation(ls.spec.slug):
                 b["stale"] += 1
         for e in ls.errors:
             by[min(bins - 1, max(0, int(e["t0"] // BIN_S)))]["errors"] += 1

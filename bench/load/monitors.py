@@ -88,3 +88,50 @@ class RedisRestart(threading.Thread):
             self.problem = f"Redis did not come back: {exc}"
             return
         self.up_at = self.clock.now()
+
+
+def _cpu_rss(pid: int) -> tuple[float, float] | None:
+    try:
+        proc = psutil.Process(pid)
+        times = proc.cpu_times()
+        return round(times.user + times.system, 3), round(proc.memory_info().rss / 2**20, 1)
+    except psutil.Error:
+        return None
+
+
+class CpuWatch(threading.Thread):
+    """CPU seconds and RSS of the server's workers (the children of each gunicorn master) and of the load generator's
+    processes (Locust's master and workers), every `every` seconds, with the wall time: a saturated client is told
+    from a saturated server by these (the capacity report puts the generator's CPU beside the server's)."""
+
+    def __init__(self, server_masters: list[int], every: float = 1.0):
+        super().__init__(name="capacity-cpu", daemon=True)
+        self.server_masters, self.every = list(server_masters), every
+        self.generator: list[int] = []
+        self.samples: list[dict] = []
+        self.halt = threading.Event()
+
+    def sample(self) -> dict:
+        server: dict[str, list] = {}
+        for master in self.server_masters:
+            with contextlib.suppress(psutil.Error):
+                for child in psutil.Process(master).children():
+                    got = _cpu_rss(child.pid)
+                    if got is not None:
+                        server[str(child.pid)] = list(got)
+        generator = {}
+        for pid in list(self.generator):
+            got = _cpu_rss(pid)
+            if got is not None:
+                generator[str(pid)] = got[0]
+        s = {"t": time.time(), "server": server, "generator": generator}
+        self.samples.append(s)
+        return s
+
+    def run(self) -> None:
+        while not self.halt.wait(self.every):
+            self.sample()
+
+    def finish(self) -> None:
+        self.halt.set()
+        self.join(10)

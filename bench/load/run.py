@@ -1,5 +1,6 @@
-"""The load's orchestration: plan the sessions, start them with the monitors, keep time (duration, drain, hard
-stop), then hand what was recorded to the analysis and put the report together."""
+"""The load's orchestration: plan the sessions, start Locust (a master and N worker processes, swarm.py) with the
+monitors, wait until it stops by itself, then replay the master's records into the analysis and put the report
+together."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import reports
 from reports.fmt import rounded
@@ -15,11 +17,11 @@ from .. import metrics
 from ..plan import RunConfig, Target, config_record, fetch_graph, plan
 from ..probe import Probe
 from ..servers import PrivateRedis
-from ..session import StepData, candidates
-from .analysis import UNSAFE, events, load_fields, load_targets, outage_totals, summarize_memory, timeline
-from .budget import Guard
-from .driver import Clock, LoadSession, LoadStep
+from .analysis import claims_isolation, events, load_fields, load_targets, outage_totals, summarize_memory, timeline
+from .collect import collect
+from .driver import Clock
 from .monitors import SAMPLE_S, MemoryWatch, RedisRestart
+from .swarm import Swarm, default_processes, locust_counts
 
 DEFAULT_SESSIONS = 50
 DEFAULT_DURATION = 60.0
@@ -53,6 +55,10 @@ class LoadConfig:
     drain: float = DRAIN_S
     abandon_after: float = ABANDON_S
     compute_delay: float | None = None
+    processes: int = 0  # Locust worker processes (0: default_processes())
+    workdir: Path | None = None  # where Locust's records and stats go (a temporary directory of the caller's)
+    bind_host: str = "127.0.0.1"  # the master's address for workers; another interface lets remote workers join
+    remote_workers: int = 0
 
 
 @dataclass
@@ -75,52 +81,7 @@ def _plan(cfg: LoadConfig, run_cfg: RunConfig, target: Target):
         for spec in specs[cfg.sessions:]:
             skipped[spec.slug] = f"no session left for it (--sessions {cfg.sessions} < {len(specs)} strategies)"
         specs = specs[: cfg.sessions]
-    return graph, specs, skipped
-
-
-def _progress_label(done: int, steps: dict, guard: Guard, restart: RedisRestart | None) -> str:
-    errors = sum(len(ls.errors) for ls in steps.values())
-    state = ""
-    if restart and restart.down_at is not None:
-        state = " · Redis down" if restart.up_at is None else " · Redis back"
-    return f"load · {done:,} interactions · {errors} errors · {guard.sent:,} requests{state}"
-
-
-def _keep_time(cfg: LoadConfig, clock: Clock, sessions: list[LoadSession], steps: dict, guard: Guard,
-               restart: RedisRestart | None, progress, cancel: threading.Event | None, done: list[int]) -> bool:
-    """Wait out the duration, giving up on interactions older than --abandon-after; True when cancelled."""
-    deadline = cfg.duration
-    while clock.now() < deadline:
-        if cancel is not None and cancel.is_set():
-            return True
-        time.sleep(min(0.5, max(0.0, deadline - clock.now())))
-        now = clock.now()
-        for s in sessions:
-            s.gate.give_up_if_older(now, cfg.abandon_after)
-        progress(min(int(clock.now()), int(cfg.duration)), int(cfg.duration), _progress_label(done[0], steps, guard, restart))
-        if guard.stop.is_set():
-            break
-    return False
-
-
-def _wind_down(cfg: LoadConfig, clock: Clock, sessions: list[LoadSession], guard: Guard, restart: RedisRestart | None,
-               watch: MemoryWatch, cancelled: bool) -> Timing:
-    """Drain the rounds still running, then the hard stop, then the requests already on the wire."""
-    load_end = clock.now()
-    drain_until = time.monotonic() + cfg.drain
-    for s in sessions:
-        s.join(max(0.0, drain_until - time.monotonic()))
-    guard.stop.set()  # the hard stop: whatever is still polling or chaining is cut off now
-    hard_stop = clock.now()
-    last_call = time.monotonic() + cfg.timeout + 5  # a request already on the wire ends within its timeout
-    for s in sessions:
-        s.join(max(0.0, last_call - time.monotonic()))
-    stuck = [s.index for s in sessions if s.is_alive()]
-    if restart:
-        restart.cancel.set()
-        restart.join(30)
-    watch.finish()
-    return Timing(load_end, hard_stop, clock.now(), stuck, cancelled)
+    return specs, skipped
 
 
 def _outage(cfg: LoadConfig, restart: RedisRestart | None, stopped: float) -> tuple[dict | None, tuple | None]:
@@ -139,7 +100,7 @@ def _outage(cfg: LoadConfig, restart: RedisRestart | None, stopped: float) -> tu
 
 
 def _results(steps: dict, before: dict, after: dict, target: Target, run_cfg: RunConfig, window, load_end: float,
-             restarted: bool) -> list[dict]:
+             restarted: bool, locust: dict) -> list[dict]:
     results = []
     for ls in steps.values():
         step = ls.step
@@ -148,6 +109,7 @@ def _results(steps: dict, before: dict, after: dict, target: Target, run_cfg: Ru
         row = metrics.summarize(step, target, run_cfg)
         row["scenario"] = "load"  # also with several hosts
         row.update(load_fields(ls, window, load_end))
+        row["locust_interactions"] = (locust.get(("interaction", ls.spec.slug)) or {}).get("requests", 0)
         if restarted:
             for key in ("computations", "cache_hits", "cache_misses", "cache_hit_rate"):
                 row[key] = None  # the counters live in Redis: the restart reset them
@@ -155,21 +117,22 @@ def _results(steps: dict, before: dict, after: dict, target: Target, run_cfg: Ru
     return results
 
 
-def _config(cfg: LoadConfig, run_cfg: RunConfig, target: Target, skipped: dict, specs: list, steps: dict, guard: Guard,
+def _config(cfg: LoadConfig, run_cfg: RunConfig, target: Target, skipped: dict, specs: list, steps: dict, swarm: dict,
             timing: Timing, redis_url: str | None, redis: PrivateRedis | None, results: list[dict]) -> dict:
     config = config_record(run_cfg, target, skipped, specs)
     config.update({
         "rows": [cfg.rows], "rounds": None, "duration_s": cfg.duration, "think_s": cfg.think, "drain_s": cfg.drain,
-        "timeout": cfg.timeout, "max_requests": cfg.max_requests, "requests_sent": guard.sent,
-        "budget_exhausted": guard.exhausted, "cancelled": timing.cancelled,
+        "timeout": cfg.timeout, "max_requests": cfg.max_requests, "requests_sent": swarm["requests"],
+        "budget_exhausted": swarm["requests"] >= swarm["budget"], "cancelled": timing.cancelled,
         "sessions_per_strategy": {slug: len(ls.sessions) for slug, ls in steps.items()},
-        "assignment": "session i drives strategy i mod n, in the order of 'strategies'",
+        "assignment": "Locust user g (over every worker) drives strategy g mod n, in the order of 'strategies'",
+        "load_engine": swarm["engine"],
         "redis_url": redis_url, "redis_started_here": redis is not None,
         "loopback": all("127.0.0.1" in u or "localhost" in u for u in target.urls),
         "load_end_s": rounded(timing.load_end, 2), "hard_stop_s": rounded(timing.hard_stop, 2),
         "stopped_s": rounded(timing.stopped, 2), "time_bound_s": cfg.duration + cfg.drain + cfg.timeout + 5,
         "sessions_stuck": timing.stuck, "abandon_after_s": cfg.abandon_after,
-        "claims_isolation": [s.slug for s in specs if s.slug not in UNSAFE],
+        "claims_isolation": [s.slug for s in specs if claims_isolation(s.slug)],
         "bounds": {"worker_rss_growth_mb": cfg.rss_bound, "redis_rss_growth_mb": cfg.redis_bound, "grace_s": cfg.grace},
         "workers_observed": max((r["workers_hit"] or 0 for r in results), default=0),
     })
@@ -178,69 +141,93 @@ def _config(cfg: LoadConfig, run_cfg: RunConfig, target: Target, skipped: dict, 
     return config
 
 
+def swarm_settings(cfg: LoadConfig, target: Target, specs: list, run_id: str) -> dict:
+    """What every Locust process of the load is told (locustfile.py reads it)."""
+    return {"mode": "load", "urls": list(target.urls), "strategies": [s.slug for s in specs], "rows": cfg.rows,
+            "think": cfg.think, "timeout": cfg.timeout, "max_requests": cfg.max_requests, "abandon_after": cfg.abandon_after,
+            "run_id": run_id, "sessions": cfg.sessions, "duration": cfg.duration}
+
+
+def _wait_for_start(swarm: Swarm, limit: float) -> float:
+    """The load's start (wall clock) as the master wrote it; the monitors' clock starts there."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        t0 = swarm.started_at()
+        if t0 is not None:
+            return t0
+        if swarm.master.poll() is not None:
+            break
+        time.sleep(0.1)
+    raise RuntimeError("Locust did not start the load (no start record from its master); see its log:\n"
+                       + swarm.result(False).log_tail)
+
+
 def run(cfg: LoadConfig, target: Target, master_pid: int | None = None, redis_url: str | None = None,
         redis: PrivateRedis | None = None, progress=None, cancel: threading.Event | None = None) -> dict:
-    """Run the load and return the report (schema statelab.bench/1, scenario "load")."""
+    """Run the load on Locust and return the report (schema statelab.bench/1, scenario "load")."""
     began = time.time()
     progress = progress or (lambda done, total, label: None)
     run_cfg = RunConfig(rows=[cfg.rows], sessions=cfg.sessions, rounds=1, strategies=cfg.strategies, scenario="load",
                         timeout=cfg.timeout, compute_delay=cfg.compute_delay)
     target = Target(target.urls, workers=target.workers, backend=target.backend)  # the load is on the site: no peer
-    graph, specs, skipped = _plan(cfg, run_cfg, target)
-    run_id = secrets.token_hex(3)
-    steps = {}
-    for spec in specs:
-        step = StepData(spec, cfg.rows, scenario="load")
-        step.candidates = candidates(spec, [cfg.rows])  # a read is recognised among this row count's values
-        steps[spec.slug] = LoadStep(step)
-
+    specs, skipped = _plan(cfg, run_cfg, target)
     probe = Probe(target.urls)
-    before = {slug: probe.read(ls.spec) for slug, ls in steps.items()}
-    guard = Guard(cfg.max_requests)
-    ended = threading.Event()
+    before = {s.slug: probe.read(s) for s in specs}
+    processes = cfg.processes or default_processes()
+    swarm = Swarm(swarm_settings(cfg, target, specs, secrets.token_hex(3)), cfg.workdir or Path("."), processes,
+                  stop_timeout=cfg.drain, time_bound=cfg.duration + 5, bind_host=cfg.bind_host,
+                  remote_workers=cfg.remote_workers)
     clock = Clock()
     watch = MemoryWatch(clock, master_pid, redis_url)
     watch.sample()  # the start: before the first session sends anything
-    done = [0]
-    lock = threading.Lock()
-
-    def tick():
-        with lock:
-            done[0] += 1
-
-    sessions = []
-    for i in range(cfg.sessions):
-        ls = steps[specs[i % len(specs)].slug]
-        ls.sessions.append(i)
-        urls = target.urls[i % len(target.urls):] + target.urls[: i % len(target.urls)]
-        sessions.append(LoadSession(i, i // len(specs), ls, urls, graph, cfg.rows, run_id, clock, guard, ended,
-                                    cfg.think, cfg.timeout, tick))
-    restart = RedisRestart(redis, clock, cfg.restart_at, cfg.down_for) if redis is not None and cfg.restart_at is not None else None
-    clock.t0 = time.time()
-    watch.samples[0]["t"] = 0.0
-    watch.start()
-    if restart:
-        restart.start()
-    for s in sessions:
-        s.start()
+    restart = None
+    swarm.start()
     try:
-        cancelled = _keep_time(cfg, clock, sessions, steps, guard, restart, progress, cancel, done)
-    except KeyboardInterrupt:
-        guard.stop.set()
-        raise
+        clock.t0 = _wait_for_start(swarm, 150.0)
+        watch.samples[0]["t"] = 0.0
+        watch.start()
+        if redis is not None and cfg.restart_at is not None:
+            restart = RedisRestart(redis, clock, cfg.restart_at, cfg.down_for)
+            restart.start()
+        cancelled = [False]
+
+        def tick():
+            if cancel is not None and cancel.is_set():
+                cancelled[0] = True
+                swarm.stop()
+            state = ""
+            if restart and restart.down_at is not None:
+                state = " · Redis down" if restart.up_at is None else " · Redis back"
+            now = min(int(clock.now()), int(cfg.duration))
+            progress(now, int(cfg.duration), f"load · {processes} Locust worker(s) · {now} s{state}")
+
+        finished = swarm.wait(tick)
     finally:
-        ended.set()
-    timing = _wind_down(cfg, clock, sessions, guard, restart, watch, cancelled)
-    after = {slug: probe.read(ls.spec) for slug, ls in steps.items()}
+        swarm.stop()
+        if restart:
+            restart.cancel.set()
+            restart.join(30)
+        watch.finish()
+    result = swarm.result(timed_out=not finished)
+    got = collect(result.records, specs, cfg.rows)
+    stopped = got.end if got.end is not None else clock.now()
+    timing = Timing(min(cfg.duration, stopped), min(cfg.duration + cfg.drain, stopped), stopped,
+                    [] if finished else ["the Locust master did not stop within its time bound"], cancelled[0])
+    after = {s.slug: probe.read(s) for s in specs}
     probe.close()
-    return _report(began, cfg, run_cfg, target, skipped, specs, steps, before, after, guard, timing, watch, restart,
-                   redis_url, redis)
+    engine = {"engine": "locust", "master": 1, "worker_processes": processes, "remote_workers": cfg.remote_workers,
+              "workers_reporting": len(got.nodes.get(None) or ()),
+              "stop_timeout_s": cfg.drain, "returncode": result.returncode}
+    swarm_info = {"requests": got.requests, "budget": (cfg.max_requests // max(1, processes + cfg.remote_workers))
+                  * max(1, processes + cfg.remote_workers), "engine": engine}
+    return _report(began, cfg, run_cfg, target, skipped, specs, got.steps, before, after, swarm_info, timing, watch,
+                   restart, redis_url, redis, locust_counts(result.stats))
 
 
-def _report(began, cfg, run_cfg, target, skipped, specs, steps, before, after, guard, timing, watch, restart, redis_url,
-            redis) -> dict:
+def _report(began, cfg, run_cfg, target, skipped, specs, steps, before, after, swarm, timing, watch, restart, redis_url,
+            redis, locust) -> dict:
     outage, window = _outage(cfg, restart, timing.stopped)
-    results = _results(steps, before, after, target, run_cfg, window, timing.load_end, restart is not None)
+    results = _results(steps, before, after, target, run_cfg, window, timing.load_end, restart is not None, locust)
     redis_note = None
     if restart is not None:
         redis_note = (f"restarted at {outage.get('down_at_s')} s: the end reading is of a fresh server; the bound "
@@ -249,7 +236,7 @@ def _report(began, cfg, run_cfg, target, skipped, specs, steps, before, after, g
         watch.samples, cfg.rss_bound, cfg.redis_bound,
         workers_note="not measured: --url (the harness did not start the site, so it knows no worker processes)",
         redis_note=redis_note, every_s=SAMPLE_S)
-    config = _config(cfg, run_cfg, target, skipped, specs, steps, guard, timing, redis_url, redis, results)
+    config = _config(cfg, run_cfg, target, skipped, specs, steps, swarm, timing, redis_url, redis, results)
     found = events(steps.values(), window)
     report = reports.envelope(began, config, results)
     report.update({"memory": memory, "outage": outage, "timeline": timeline(steps.values(), timing.load_end),

@@ -414,3 +414,17 @@ def test_unknown_pages_and_malformed_envelopes_never_show_a_traceback(embedded_s
         response = callbacks.post(raw)
         no_traceback(response)
         assert response.status_code == 400 and "Malformed callback request" in response.json()["message"], raw[:10]
+    # A real callback whose input value nests past orjson's 255 levels: refused before Dash sees it (the
+    # answer would fail to encode after the work), by components/envelope.MAX_DEPTH; a modest depth passes.
+    deep, modest = [1], [1]
+    for _ in range(300):
+        deep = [deep]
+    for _ in range(30):
+        modest = [modest]
+    response = callbacks.call("hidden-div__table.children", {"hidden-div__data.children": deep})
+    no_traceback(response)
+    assert response.status_code == 400, response.status_code
+    assert "nested too deeply" in response.json()["message"]
+    response = callbacks.call("hidden-div__table.children", {"hidden-div__data.children": modest})
+    no_traceback(response)
+    assert response.status_code == 200, (response.status_code, response.text[:300])

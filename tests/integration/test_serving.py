@@ -1,7 +1,8 @@
 """How the site is served: slow and idle clients, security headers, private files, `python app.py`.
 
-Real processes throughout: gunicorn with 4 gthread workers (serve.gunicorn_command), headless
-Chromium, and `python app.py` itself as a visitor's operator starts it.
+Real processes throughout: gunicorn with 4 workers of each protecting kind (serve.gunicorn_command:
+asgi = uvicorn workers, gthread = webworker.BoundedThreadWorker; `sync` has no protection and is not
+tested here), headless Chromium, and `python app.py` itself as a visitor's operator starts it.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import socket
 import stat
 import time
 
+import pytest
 import requests
 
+from config import Settings
 from scripts.attacks import SlowClients, measure_noop, percentile
 from serve import free_port, wait_http
 from stores import DiskStore
@@ -23,15 +26,25 @@ from webworker import HEADER_DEADLINE
 
 # --- slow and idle connections (finding 3) -------------------------------------------------------
 
+PROTECTED_KINDS = ("asgi", "gthread")
 
-def test_idle_and_dribbling_connections_leave_the_noop_fast(embedded_site):
+
+@pytest.fixture(scope="module", params=PROTECTED_KINDS)
+def served(request, start_site):
+    """An embedded-mode site of each protecting server kind: the shared one for the default kind."""
+    if request.param == Settings().server:
+        return request.getfixturevalue("embedded_site")
+    return start_site(server=request.param)
+
+
+def test_idle_and_dribbling_connections_leave_the_noop_fast(served):
     """64 idle + 16 header-dribbling connections (each reopened when dropped) held past the header
     deadline (33 s): the no-op callback's p95 stays under 500 ms, and the server drops every slow
     connection at the deadline instead of keeping a thread on it."""
     held = HEADER_DEADLINE + 3
-    with SlowClients(embedded_site.host, embedded_site.port, idle=64, dribbling=16) as clients:
+    with SlowClients(served.host, served.port, idle=64, dribbling=16) as clients:
         time.sleep(1.0)  # every slow connection is open before the visitor arrives
-        noop = measure_noop(embedded_site.url, held - 1, timeout=30)
+        noop = measure_noop(served.url, held - 1, timeout=30)
     latencies = noop["latencies_ms"]
     assert not noop["failures"], noop["failures"][:5]
     assert len(latencies) >= 20, f"only {len(latencies)} no-op requests in {held:g} s: the site was starved"
@@ -41,8 +54,8 @@ def test_idle_and_dribbling_connections_leave_the_noop_fast(embedded_site):
     assert clients.dropped >= 80, f"the server dropped only {clients.dropped} of 80 slow connections in {held:g} s"
 
 
-def test_a_header_dribbler_is_closed_at_the_deadline(embedded_site):
-    sock = socket.create_connection((embedded_site.host, embedded_site.port), timeout=5)
+def test_a_header_dribbler_is_closed_at_the_deadline(served):
+    sock = socket.create_connection((served.host, served.port), timeout=5)
     sock.sendall(b"GET / HTTP/1.1\r\nHost: slow\r\n")
     started = time.monotonic()
     sock.settimeout(1.0)
@@ -72,8 +85,8 @@ HEADERS = {
 }
 
 
-def test_every_response_carries_the_security_headers(embedded_site):
-    url = embedded_site.url
+def test_every_response_carries_the_security_headers(served):
+    url = served.url
     for response in (
         requests.get(url + "/", timeout=30),
         requests.get(url + "/_dash-layout", timeout=30),

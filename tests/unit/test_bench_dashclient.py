@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+from threading import Thread
 
 import pytest
+from flask import Flask, jsonify, request
+from werkzeug.serving import make_server
 
+import compress
 from bench import dashclient as dc
 from bench.cli import parse_args
 from bench.specs import NOTHING, SPECS, identify_last_history_value, spec_for
+from config import Settings
 from reports.tables import summary_table
 
 
@@ -120,3 +125,51 @@ def test_a_global_that_holds_nothing_is_a_wrong_read():
     assert identify_last_history_value(history, None, []) == NOTHING
     assert identify_last_history_value(history[:1], None, []) is None  # the last click was not a read
     assert identify_last_history_value(history[:1] + [{"action": "read", "value": "theirs", "pid": 3}], None, []) == "theirs"
+
+
+# --------------------------------------------------------------------------- bytes as deployed
+
+
+@pytest.fixture
+def compressing_server():
+    """A real HTTP server (werkzeug, a thread) whose Flask app compresses as the site does (compress.py)."""
+    app = Flask(__name__)
+    compress.install(app, Settings(compress="br"))
+
+    @app.post("/echo")
+    def echo():
+        return jsonify(seen=len(request.get_data()), data=[{"x": i, "fruit": "apples"} for i in range(2_000)])
+
+    @app.post("/tiny")
+    def tiny():
+        return jsonify(ok=True)
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(5)
+
+
+def test_the_client_asks_as_chromium_does_and_counts_the_wire_and_the_decoded_bytes(compressing_server):
+    # Chromium's Accept-Encoding, as far as urllib3 here decodes it (zstd needs a package, br the brotli one).
+    assert dc.ACCEPT_ENCODING.startswith("gzip, deflate, br")
+    browser = dc.Browser(compressing_server)
+    try:
+        assert browser.http.headers["Accept-Encoding"] == dc.ACCEPT_ENCODING
+        body = b'{"output": "x.children"}' * 100
+        big = browser.http.post(compressing_server + "/echo", data=body)
+        assert big.headers["Content-Encoding"] == "br"
+        assert big.json()["seen"] == len(body)  # the request went up raw
+        wire = dc.wire_bytes(big)
+        assert wire == int(big.headers["Content-Length"]) and wire * 5 < len(big.content)
+        tiny = browser.http.post(compressing_server + "/tiny", data=b"{}")
+        assert "Content-Encoding" not in tiny.headers  # under compress.MIN_SIZE: sent as it is
+        assert dc.wire_bytes(tiny) == len(tiny.content)
+    finally:
+        browser.close()
+    call = dc.Call("x.children", "h", 200, 10, 1_000, 1.0, "1", 0.0, 0, down_wire=150, encoding="br")
+    plain = dc.Call("y.children", "h", 200, 10, 300, 1.0, "1", 0.0, 0)
+    assert call.wire == 150 and plain.wire == 300  # not measured: counted as sent decoded
+    assert dc.Interaction(calls=[call, plain]).down_wire == 450

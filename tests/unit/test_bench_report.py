@@ -82,6 +82,37 @@ def test_summarize_one_step():
     assert set(FIELDS) <= set(row)
 
 
+def test_summarize_reports_the_answers_on_the_wire_and_decoded():
+    # Two answers came brotli-compressed (a tenth of their size), a tiny one as it was: the row says
+    # what crossed the wire, what was decoded, their ratio, and that the upload stayed raw.
+    big = Call("x.children", "http://a", 200, 90_000, 100_000, 10.0, "11", 0.0, 0, False, None, down_wire=10_000, encoding="br")
+    tiny = Call("y.children", "http://a", 200, 300, 200, 5.0, "11", 0.0, 1, False, None, down_wire=200)
+    unmeasured = call(5, 100, 1_000, 12)  # no wire figure: counts as sent as it is
+    records = [RoundRecord(0, 0, interaction(big, tiny), []), RoundRecord(1, 0, interaction(big, unmeasured), [])]
+    row = metrics.summarize(step("hidden-div", 100_000, records, {}))
+    assert row["response_bytes"] == (100_200 + 101_000) / 2 and row["response_bytes_wire"] == (10_200 + 11_000) / 2
+    assert row["request_bytes"] == (90_300 + 90_100) / 2  # raw: browsers never compress a request body
+    assert row["compression_down"] == round(201_200 / 21_200, 2)
+    assert row["content_encoding"] == "br"
+    identity = metrics.summarize(step("hidden-div", 1_000, [RoundRecord(0, 0, interaction(tiny), [])], {}))
+    assert identity["compression_down"] == 1.0 and identity["content_encoding"] == "identity"
+
+
+def test_the_report_shows_compression_beside_the_raw_upload(tmp_path):
+    data = _report()
+    for r in data["results"]:
+        r.update(response_bytes_wire=r["response_bytes"] // 8, compression_down=8.0, content_encoding="br")
+    paths = report.write(data, tmp_path / "out")
+    table = list(csv.DictReader(io.StringIO(paths["csv"].read_text())))
+    assert {"response_bytes_wire", "compression_down", "content_encoding"} <= set(table[0])
+    assert table[0]["response_bytes_wire"] == str(900 // 8)
+    page = paths["html"].read_text()
+    assert "Compression: what the wire carried" in page and "down B wire" in page and "8.0×" in page
+    assert "browsers never compress them" in page
+    text = report.tables.summary_table(data)
+    assert "down B wire" in text.splitlines()[0]
+
+
 def test_summarize_counts_errors_and_scale_out_hosts():
     bad = interaction(call(5, 100, 50, 21, host="http://a", status=500, error="HTTP 500 from x"), call(8, 100, 50, 31, host="http://b"))
     row = metrics.summarize(step("global-variable", 1_000, [RoundRecord(0, 0, bad, [])], {}, errors=["session 1 could not open"]),
@@ -177,3 +208,24 @@ def test_a_summary_table_identifies_its_region_and_rows():
     assert identify_workload({"props": {"children": "no data yet"}}, Ctx(0, 0, 2_000, "east", ""), candidates) == NOTHING
     assert identify_workload({"props": {"children": "loading"}}, Ctx(0, 0, 2_000, "east", ""), candidates) is None
     assert f"{len(cleaned):,}" in signature(2_000, "east")
+
+
+def test_the_encodings_report_has_its_own_page_and_says_which_to_use(tmp_path):
+    def row(strategy, encoding, up, wire, down, serialize, decode):
+        return {"strategy": strategy, "kind": "encoding", "scenario": "encodings", "encoding": encoding, "rows": 10_000,
+                "serialize_ms": serialize, "request_bytes": up, "response_bytes_wire": wire, "response_bytes": down,
+                "compression_down": round(down / wire, 2), "browser_decode_ms": decode, "server_decode_ms": None,
+                "consumers": 4 if up else 0, "runs": 3, "errors": 0, "error_samples": []}
+
+    results = [row("hidden-div", "records", 3_200_000, 155_000, 800_000, 430.0, 25.0),
+               row("hidden-div", "gzip-b64", 530_000, 104_000, 142_000, 220.0, 48.0),
+               row("clientside", "columns", 0, 105_000, 369_000, 17.0, 8.0)]
+    data = {"schema": SCHEMA, "created": "2026-12-01T17:00:00", "seconds": 60.0, "results": results,
+            "config": {"scenario": "encodings", "runs": 3, "compress": "br", "chromium": "156", "dash_version": "4.4.1",
+                       "machine": {"cpus": 2}}}
+    paths = report.write(data, tmp_path / "enc")
+    page = paths["html"].read_text()
+    assert "the JSON path" in page and "gzip-b64" in page and "3.1 MB" in page  # 3,200,000 B up, raw
+    assert "hidden-div at 10,000 rows: fewest bytes with gzip-b64" in page
+    assert "least time with gzip-b64" in page  # 220 + 48 ms against the records' 430 + 25 ms
+    assert "clientside at 10,000 rows: fewest bytes with columns" in page

@@ -6,7 +6,8 @@ inside a function is still a dependency) and fails on
 - bench/, reports/ or runtime/ importing pages or components (the harness, the report format and the
   job runtime sit below the site's layout code; the peer sites in peer_site/ are sites and may);
 - reports/ importing bench (pages and components read reports without loading the runner, the
-  headless client or the specs).
+  headless client or the specs);
+- strategies/ (the records) importing the site's layers or the harness.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ FORBIDDEN = {
     "bench": ("pages", "components"),
     "reports": ("pages", "components", "bench", "runtime"),
     "runtime": ("pages", "components"),
+    # The strategy records are data the site and the benchmark both read: they import neither.
+    "strategies": ("pages", "components", "bench", "runtime", "reports"),
 }
 
 
@@ -121,6 +124,7 @@ def test_the_walker_sees_the_imports_it_must():
     assert "bench.metrics" in edges["bench.runner"]  # from . import metrics
     assert "reports" in edges["bench.runner"]  # import reports
     assert "components.operator" in edges["pages.benchmark"]
+    assert "strategies.global_variable" in edges["pages.global_variable"]  # from strategies.x import STRATEGY
 
 
 def test_the_cycle_finder_finds_a_cycle():

@@ -1,10 +1,12 @@
-"""The load scenario's analysis (bench/load/analysis.py): pure functions, fed by hand with what sessions and
+"""The load scenario's analysis (bench/load/analysis.py) and the capacity ramp's rules (ramp.py, collect.py,
+bench/capacity/figures.py): pure functions, fed by hand with what sessions and
 monitors would have recorded; no server, no clock."""
 
 from __future__ import annotations
 
+from bench.capacity import figures
 from bench.dashclient import Call, Interaction
-from bench.load import analysis
+from bench.load import analysis, collect, ramp
 from bench.load.driver import LoadStep
 from bench.session import RoundRecord, StepData
 from bench.specs import SPECS
@@ -161,3 +163,70 @@ def test_outage_totals_and_the_recovery_target():
     targets = analysis.load_targets(_report(results, outage))
     recovery = next(t for t in targets if t["target"].startswith("recovery"))
     assert recovery["met"] is False and recovery["ratio"] == 1 and "session-cache: 3/4" in recovery["detail"]
+
+
+# --------------------------------------------------------------------------- the capacity ramp's rules (bench/load/ramp.py)
+
+
+def test_ramp_steps_double_up_to_the_session_bound():
+    assert ramp.ramp_steps(None, 64) == [2, 4, 8, 16, 32, 64]
+    assert ramp.ramp_steps(None, 40) == [2, 4, 8, 16, 32]
+    assert ramp.ramp_steps([8, 3, 3, 100], 64) == [3, 8]
+    assert ramp.ramp_steps(None, 1) == [1]
+
+
+def test_a_step_is_within_the_limits_until_p95_or_errors_pass_them():
+    assert ramp.within(400.0, 0.0, 10, 500, 0.01) == (True, "within the limits")
+    assert ramp.within(501.0, 0.0, 10, 500, 0.01)[1] == "p95 501 ms > 500 ms"
+    assert ramp.within(100.0, 0.02, 100, 500, 0.01)[1] == "errors 2.0 % > 1 %"
+    assert not ramp.within(None, 0.0, 3, 500, 0.01)[0] and not ramp.within(10.0, 0.0, 0, 500, 0.01)[0]
+
+
+def test_capacity_is_the_last_step_of_the_unbroken_run_within_the_limits():
+    steps = [{"sessions": 2, "within_limits": True, "why": ""}, {"sessions": 4, "within_limits": True, "why": ""},
+             {"sessions": 8, "within_limits": False, "why": "p95 900 ms > 500 ms"},
+             {"sessions": 16, "within_limits": True, "why": ""}]
+    assert ramp.capacity(steps) == (4, "step of 8 sessions: p95 900 ms > 500 ms")
+    assert ramp.capacity(steps[:2])[0] == 4 and ramp.capacity(steps[2:3])[0] == 0
+
+
+def test_the_masters_judge_counts_what_the_workers_sent_per_step():
+    judge = ramp.Judge({"p95_limit_ms": 100, "error_limit": 0.1})
+    for ms in (10, 20, 30, 40):
+        judge.see({"step": 0, "k": "round", "a": {"interaction": {}, "ms": ms, "failed": False}})
+    judge.see({"step": 1, "k": "round", "a": {"interaction": {}, "ms": 500, "failed": True}})
+    judge.see({"step": 1, "k": "error", "a": {"message": "session 3 could not open /x: boom"}})
+    judge.see({"step": -1, "k": "round", "a": {"interaction": {}, "ms": 9_000, "failed": True}})  # the warm-up
+    assert judge.warm == 1  # the warm-up's rounds are counted (it ends on them), never judged
+    assert judge.close(0, 2)["within"] and judge.close(0, 2)["interactions"] == 4
+    late = judge.close(1, 4)
+    assert not late["within"] and late["interactions"] == 2 and late["error_rate"] == 1.0
+
+
+def test_cpu_window_is_cpu_seconds_over_wall_seconds_per_worker():
+    samples = [{"t": 100.0, "server": {"11": [1.0, 200.0], "12": [2.0, 210.0]}, "generator": {"9": 5.0}},
+               {"t": 102.0, "server": {"11": [1.5, 220.0], "12": [2.0, 205.0]}, "generator": {"9": 6.0}},
+               {"t": 104.0, "server": {"11": [2.0, 215.0], "12": [3.0, 205.0]}, "generator": {"9": 7.0}}]
+    got = figures.cpu_window(samples, t0=100.0, a=0.0, b=4.0)
+    assert got["server_cpu_pct_per_worker"] == {"11": 25.0, "12": 25.0} and got["server_cpu_pct"] == 50.0
+    assert got["worker_rss_mb"] == {"11": 220.0, "12": 210.0} and got["generator_cpu_pct"] == 50.0
+    assert figures.cpu_window(samples[:1], 100.0, 0.0, 4.0)["server_cpu_pct"] is None
+
+
+def test_records_replay_into_the_analysis_with_steps_and_the_loads_start():
+    rec = {"session": 0, "round": 0, "interaction": {"calls": [], "ms": 12.0, "skipped_clientside": 0, "errors": []},
+           "checks": [[["north", 1000], ["north", 1000]]], "t0": 1001.0, "t1": 1001.1, "expected": ["north", 1000], "shown": []}
+    records = [{"type": "start", "t": 1000.0}, {"type": "step", "k": 0, "users": 2, "t": 1000.5},
+               {"type": "ev", "w": "a", "slug": "serverside", "step": 0, "k": "joined", "a": {"session": 0}},
+               {"type": "ev", "w": "a", "slug": "serverside", "step": 0, "k": "round", "a": rec},
+               {"type": "ev", "w": "b", "slug": "serverside", "step": 0, "k": "error",
+                "a": {"t0": 1002.0, "t1": 1002.5, "session": 1, "message": "HTTP 502 from x"}},
+               {"type": "end", "t": 1010.0}]
+    got = collect.collect(records, [SPECS["serverside"]], 1_000, scenario="capacity")
+    ls = got.steps["serverside"]
+    assert got.t0 == 1000.0 and got.end == 10.0 and got.ramp == [{"k": 0, "users": 2, "t": 0.5, "strategy": None}]
+    record, t0, t1 = ls.timed[0]
+    assert (t0, round(t1, 3)) == (1.0, 1.1) and record.checks == [(("north", 1000), ("north", 1000))]
+    assert ls.step.written == {0: {("north", 1000)}} and got.tags[id(record)] == 0
+    assert ls.errors == [{"t0": 2.0, "t1": 2.5, "session": 1, "message": "HTTP 502 from x", "step": 0}]
+    assert analysis.judged(ls) == [] and got.nodes == {0: {"a"}}

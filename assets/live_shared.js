@@ -1,0 +1,147 @@
+/* Dash State Lab, live shared state (/live/shared): measure and render what the socket pushes and
+ * what the 1 s poll reads, in the browser, with no request of its own.
+ *
+ * Clocks: a change carries its publisher's clock (`at`, the server's time.time()). Each poll sends
+ * the browser's time t0 and gets the server's time ts back at t1; offset = ts - (t0 + t1) / 2 from
+ * the poll with the shortest round trip is the server clock minus this browser's (NTP's estimate:
+ * wrong by at most half that round trip, shown on the page). Until a poll has answered, the clocks
+ * are assumed equal (true when browser and server share a machine). */
+(function () {
+  "use strict";
+  const KEEP = 200; // samples per approach
+  const S = {
+    offset: null, rtt: null, push: [], poll: [], pushSeq: 0, pollSeq: 0, frames: [], http: [],
+    pid: null, hellos: 0, polls: 0, value: null, history: [], status: null, mode: null,
+  };
+  window.liveShared = S; // read by the browser tests and anyone curious
+
+  // Resource Timing: every HTTP callback request this tab makes (the polls; pushes are no requests).
+  // The site's every page loads this file: only this page watches.
+  if (window.location.pathname.replace(/\/$/, "") === "/live/shared") try {
+    new PerformanceObserver(function (list) {
+      list.getEntries().forEach(function (e) {
+        if (e.name.indexOf("_dash-update-component") !== -1) {
+          S.http.push({ t: Date.now(), bytes: e.transferSize || 0 });
+        }
+      });
+    }).observe({ type: "resource", buffered: false });
+  } catch (e) { /* no PerformanceObserver: the count stays empty and says so */ }
+
+  function metric(label, value, hint, tone) {
+    return {
+      namespace: "dash_html_components", type: "Div",
+      props: {
+        className: "lab-metric", title: hint || undefined,
+        children: [
+          { namespace: "dash_html_components", type: "Div", props: { className: "lab-metric-value " + (tone || ""), children: String(value) } },
+          { namespace: "dash_html_components", type: "Div", props: { className: "lab-metric-label", children: label } },
+        ],
+      },
+    };
+  }
+  function clock() { return S.offset === null ? 0 : S.offset; }
+  function utc(at) { return new Date(at * 1000).toISOString().substring(11, 19) + " UTC"; }
+  function ms(v) { return v === null || v === undefined ? "–" : (v < 0 ? 0 : Math.round(v)) + " ms"; }
+  function pct(list, p) {
+    if (!list.length) return null;
+    const s = list.slice().sort(function (a, b) { return a - b; });
+    return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+  }
+  function keep(list, v) { list.push(v); if (list.length > KEEP) list.shift(); }
+  function lastMinute(list) { const since = Date.now() - 60000; return list.filter(function (x) { return (x.t || x) >= since; }); }
+  function describe(c) { return c ? "by " + c.by + " at " + utc(c.at) + " · change #" + c.seq + " · published by worker " + c.pid : ""; }
+  function line(c) { return "#" + c.seq + " · " + utc(c.at) + " · " + c.by + ": " + c.value; }
+  function banner(text, tone) { return [text, text ? "alert alert-" + tone + " small py-2 mb-2" : "d-none"]; }
+  function socketMetrics(ev) {
+    return [
+      metric("socket worker pid", S.pid === null ? "–" : S.pid, "the worker process that holds this tab's WebSocket"),
+      metric("bus", (S.mode || "?") + (S.status === "down" ? " (down)" : ""), "Redis pub/sub, or Unix datagram sockets on one machine"),
+      metric("tabs on that worker", ev && ev.subscribers !== undefined ? ev.subscribers : "–", "subscribers of that worker's listener when this tab joined"),
+    ];
+  }
+
+  window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    liveShared: {
+      ask: function (n) { return { t0: Date.now(), n: n }; },
+
+      polling: function (on) { return !on; },
+
+      /* -> [poll value, poll meta, clock text] */
+      polled: function (answer) {
+        const nu = window.dash_clientside.no_update;
+        if (!answer || typeof answer.t0 !== "number") return [nu, nu, nu];
+        const t1 = Date.now();
+        const rtt = t1 - answer.t0;
+        if (S.rtt === null || rtt < S.rtt) { S.rtt = rtt; S.offset = answer.ts - (answer.t0 + t1) / 2; }
+        const c = answer.change;
+        // The first answer is the baseline (the value this tab found); each later new seq is a change seen.
+        if (c && c.seq > S.pollSeq && S.polls > 0) keep(S.poll, t1 + clock() - c.at * 1000);
+        if (c && c.seq > S.pollSeq) S.pollSeq = c.seq;
+        S.polls += 1;
+        const text = "Clocks: server minus this browser = " + Math.round(S.offset) + " ms, within ±" + Math.ceil(S.rtt / 2) +
+          " ms (half the fastest poll's round trip, " + S.rtt + " ms); both delays are measured on the server's clock.";
+        if (answer.error) return ["(the store did not answer)", answer.error, text];
+        return [c ? c.value : "(nothing shared yet)", c ? describe(c) + " · read by worker " + answer.pid : "", text];
+      },
+
+      /* -> [push value, push meta, history, banner text, banner class, socket metrics] */
+      pushed: function (ev) {
+        const nu = window.dash_clientside.no_update;
+        if (!ev || typeof ev.type !== "string") return [nu, nu, nu, nu, nu, nu];
+        const now = Date.now();
+        S.frames.push(now);
+        let b = [nu, nu];
+        if (ev.type === "hello") {
+          const moved = S.pid !== null && S.pid !== ev.pid;
+          const before = S.pid;
+          S.pid = ev.pid; S.mode = ev.mode; S.status = ev.state; S.hellos += 1;
+          S.history = (ev.history || []).slice(0, 10);
+          if (ev.current) { S.pushSeq = ev.current.seq; S.value = ev.current.value; }
+          if (ev.error) b = banner("The store did not answer: " + ev.error, "warning");
+          else if (S.hellos > 1) b = banner("This tab's socket reconnected" + (moved ? " to worker " + ev.pid + " (was " + before + ")" : "") + ": value reloaded.", "info");
+          return [ev.current ? ev.current.value : "(nothing shared yet)", describe(ev.current), S.history.map(line).join("\n"), b[0], b[1], socketMetrics(ev)];
+        }
+        if (ev.type === "status") {
+          S.status = ev.state;
+          b = banner((ev.state === "down" ? "Live updates paused: " : "Live updates resumed: ") + ev.message +
+            " (worker " + ev.pid + ")", ev.state === "down" ? "warning" : "success");
+          return [nu, nu, nu, b[0], b[1], socketMetrics()];
+        }
+        if (ev.type === "tick") return [nu, nu, nu, nu, nu, nu]; // keeps the socket open (counted above)
+        if (ev.type === "full") {
+          b = banner(ev.message, "warning");
+          return [nu, nu, nu, b[0], b[1], nu];
+        }
+        const c = ev.change;
+        if (ev.type !== "change" || !c || c.seq <= S.pushSeq) return [nu, nu, nu, nu, nu, nu];
+        if (!ev.reloaded) keep(S.push, now + clock() - c.at * 1000);
+        S.pushSeq = c.seq; S.value = c.value;
+        S.history = [c].concat(S.history.filter(function (h) { return h.seq !== c.seq; })).slice(0, 10);
+        return [c.value, describe(c), S.history.map(line).join("\n"), nu, nu, nu];
+      },
+
+      /* -> [push metrics, poll metrics, costs text] */
+      meter: function () {
+        const frames = lastMinute(S.frames).length;
+        const http = lastMinute(S.http);
+        const bytes = http.reduce(function (a, x) { return a + x.bytes; }, 0);
+        const lastPush = S.push.length ? S.push[S.push.length - 1] : null;
+        const lastPoll = S.poll.length ? S.poll[S.poll.length - 1] : null;
+        const tone = function (v) { return v === null ? "" : (v <= 100 ? "good" : "bad"); };
+        S.frames = lastMinute(S.frames); S.http = http;
+        const samples = function (l) { return l.length + " change" + (l.length === 1 ? "" : "s") + " measured"; };
+        return [
+          [metric("last delay", ms(lastPush), "publish → arrival in this tab", tone(lastPush)),
+           metric("p50 / p95", ms(pct(S.push, 50)) + " / " + ms(pct(S.push, 95)), samples(S.push)),
+           metric("messages / min", frames, "pushed to this tab in the last minute, over its one socket; 0 HTTP requests")],
+          [metric("last delay", ms(lastPoll), "publish → first poll that saw it", tone(lastPoll)),
+           metric("p50 / p95", ms(pct(S.poll, 50)) + " / " + ms(pct(S.poll, 95)), samples(S.poll)),
+           metric("requests / min", http.length, "HTTP callback requests in the last minute (Resource Timing)")],
+          "In the last minute this tab made " + http.length + " HTTP callback requests (Resource Timing: the polls, " +
+            "and the page's route when it loaded; " + Math.round(bytes / 1024) + " KB on the wire) and received " + frames +
+            " pushed messages on its one socket, which also carries a heartbeat every 30 s. Push alone: 0 requests a minute.",
+        ];
+      },
+    },
+  });
+})();

@@ -1,0 +1,311 @@
+"""Live shared state: one annotation every visitor shares, pushed to every open tab, beside polling.
+
+Push: each tab's renderer starts `follow` over its WebSocket (a persistent callback: no Input, no
+Output, restarted by the renderer whenever the socket reconnects). It subscribes to this worker's
+bus (stores/livebus.py: one listener per worker, however many tabs) and pushes each event with
+set_props into the feed store; a clientside callback (assets/live_shared.js) notes the arrival time
+and shows the value, the delay and the history. Changes go up over the socket too (`share`).
+
+Polling: a dcc.Interval (1 s) asks `poll` over HTTP for the value in the store, the way a page
+without a socket would. Each poll also carries the browser's send time and returns the server's
+clock, so the page estimates the offset between the two clocks (NTP-style, from the fastest round
+trip: error at most half of it) and measures both delays against the publisher's clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import time
+
+import dash_bootstrap_components as dbc
+from dash import ClientsideFunction, Input, Output, State, ctx, dcc, html, set_props
+from dash.exceptions import PreventUpdate
+
+from components import strategy
+from components.ids import Ids
+from components.instruments import metric
+from components.source import source_panel
+from live.server import LOCATION, lab, live, page, settings
+from stores import StoreError, livebus
+from strategies.live_shared import STRATEGY
+
+META = STRATEGY.meta()
+PATH = META["path"]
+ids = Ids(META["slug"])
+FEED = ids("feed")  # the store every push lands in (one set_props per event)
+MOUNT_WAIT = 10.0  # seconds a new tab may take to render this page's content before follow gives up
+# With nothing to push for this long, follow sends a tick: the renderer's SharedWorker closes a socket that carried
+# nothing but heartbeats for websocket_inactivity_timeout (5 min) and does not reopen it, so an idle tab would
+# silently stop receiving changes. One small message a minute per tab keeps it open.
+IDLE_WAKE = 60.0
+
+
+def bus() -> livebus.LiveBus:
+    return livebus.bus(settings, lab.store)
+
+
+def _column(title: str, name: str, how: str) -> dbc.Col:
+    """One approach's view of the value: what it shows, its measured delay and what it costs this tab."""
+    return dbc.Col(
+        dbc.Card(
+            dbc.CardBody(
+                [
+                    html.H3(title, className="h6 mb-1"),
+                    html.Div(how, className="small text-muted mb-2"),
+                    html.Div("…", id=ids(f"{name}-value"), className="lab-live-value"),
+                    html.Div("", id=ids(f"{name}-meta"), className="small text-muted mb-2"),
+                    html.Div(
+                        [metric("last delay", "–"), metric("p50 / p95", "–"), metric("per minute", "–")],
+                        id=ids(f"{name}-metrics"),
+                        className="lab-metrics",
+                    ),
+                ]
+            ),
+            className="lab-card h-100",
+        ),
+        md=6,
+        className="mb-2",
+    )
+
+
+def _editor() -> html.Div:
+    return html.Div(
+        [
+            dbc.Label("Change the shared annotation (every open tab shows it)", html_for=ids("text"), className="small"),
+            dbc.InputGroup(
+                [
+                    dbc.Input(id=ids("text"), maxLength=livebus.MAX_VALUE_CHARS, placeholder="a short annotation",
+                              debounce=False, n_submit=0, autoComplete="off"),
+                    dbc.Label("your name", html_for=ids("name"), className="visually-hidden"),
+                    dbc.Input(id=ids("name"), value=f"visitor-{secrets.token_hex(2)}", maxLength=livebus.MAX_NAME_CHARS,
+                              style={"maxWidth": "11rem"}, autoComplete="off"),
+                    dbc.Button("Share", id=ids("share"), color="primary"),
+                ],
+                size="sm",
+            ),
+            html.Div("", id=ids("share-result"), className="small mt-1", role="status"),
+        ],
+        className="mb-3",
+    )
+
+
+def _demo() -> html.Div:
+    return html.Div(
+        [
+            html.Div("", id=ids("banner"), className="d-none", role="status"),
+            _editor(),
+            dbc.Row(
+                [
+                    _column("Pushed over the WebSocket", "push",
+                            "each worker's bus listener hands the change to this tab's socket"),
+                    _column("Polled with dcc.Interval (1 s)", "poll",
+                            "an HTTP request every second reads the value from the store"),
+                ],
+                className="g-2",
+            ),
+            dbc.Switch(id=ids("polling"), label="keep polling (turn off to see what push alone costs)", value=True,
+                       className="small mt-1"),
+            html.H3("Latest changes", className="h6 mt-3"),
+            html.Div("", id=ids("history"), className="small lab-live-history"),
+            dcc.Store(id=FEED),
+            dcc.Store(id=ids("poll-ask")),
+            dcc.Store(id=ids("poll-answer")),
+            dcc.Interval(id=ids("poll"), interval=1000),
+            dcc.Interval(id=ids("meter"), interval=2000),  # clientside only: refreshes the counts, no request
+        ]
+    )
+
+
+def _side() -> dbc.Card:
+    return dbc.Card(
+        [
+            dbc.CardHeader(html.Span("Instruments", className="fw-semibold")),
+            dbc.CardBody(
+                [
+                    html.Div(id=ids("socket"), className="lab-metrics",
+                             children=[metric("socket worker pid", "–"), metric("bus", settings.mode)]),
+                    html.Div("", id=ids("clock"), className="small text-muted mb-2"),
+                    html.Div("", id=ids("costs"), className="small"),
+                    dcc.Markdown(
+                        f"Bounds: a value of at most {livebus.MAX_VALUE_CHARS} characters, no control characters; "
+                        f"one change at most {livebus.MAX_MESSAGE_BYTES} bytes; {livebus.CLIENT_RATE} per connection; "
+                        f"{livebus.SITE_RATE_PER_SECOND} a second site-wide; at most {livebus.MAX_SUBSCRIBERS} tabs "
+                        f"per worker (beyond: this page keeps polling).",
+                        className="small text-muted mt-2",
+                    ),
+                ]
+            ),
+        ],
+        className="lab-card lab-instruments mb-3",
+    )
+
+
+def layout():
+    return strategy.page(
+        META,
+        _demo(),
+        _side(),
+        source_panel(__name__),
+        what="The annotation lives in the shared store (its current value and the last ten changes). A change goes up "
+        "over the tab's WebSocket; the worker that receives it stores it and publishes it on the bus — Redis pub/sub "
+        "in Redis mode, a datagram to every worker's Unix socket in embedded mode. Every worker has ONE listener "
+        "that hands each change to the sockets it holds, and each tab's persistent callback pushes it with "
+        "set_props: no request, no interval. The polled column asks over HTTP every second instead: the change shows "
+        "up to a second later, and every tab costs 60 requests a minute whether anything changed or not. If Redis "
+        "restarts, the listeners say so here, reconnect, reload the value and count the changes they may have missed "
+        "(a Redis without persistence comes back empty: the first listener back restores the last value).",
+        when="Many tabs watch a value that changes at unpredictable times and must see it at once: an annotation, "
+        "a threshold, a vote, a colleague's edit.",
+        when_not="The value changes on a schedule slower than people look (poll then, or reload), or the server "
+        "cannot hold a socket per tab (plain WSGI hosting, a proxy without WebSocket support).",
+    )
+
+
+page(PATH, layout)
+
+
+def _on_page(pathname) -> bool:
+    return isinstance(pathname, str) and pathname.rstrip("/") == PATH
+
+
+async def _mounted(ws) -> bool:
+    """Wait until the router has put this page's content into the tab (set_props to an absent id is lost)."""
+    deadline = time.monotonic() + MOUNT_WAIT
+    while time.monotonic() < deadline and not ws.is_shutdown:
+        if await ws.get_prop(FEED, "id") == FEED:
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+def _hello(the_bus: livebus.LiveBus) -> dict:
+    """What a tab gets when its socket subscribes: the value, the history and who holds the socket."""
+    try:
+        current, history, error = the_bus.current(), the_bus.history(), None
+    except StoreError as exc:
+        current, history, error = None, [], str(exc)
+    return {"type": "hello", "current": current, "history": history, "error": error, **the_bus.info()}
+
+
+@live.callback(State(LOCATION, "pathname"), websocket=True, persistent=True)
+async def follow(pathname):
+    """For the life of this tab's socket: push every change of the shared value."""
+    ws = ctx.websocket
+    if ws is None or not _on_page(pathname) or not await _mounted(ws):
+        raise PreventUpdate
+    the_bus = bus()
+    try:
+        subscription = the_bus.subscribe(asyncio.get_running_loop())
+    except livebus.BusFull as exc:
+        set_props(FEED, {"data": {"type": "full", "message": str(exc), "pid": os.getpid()}})
+        raise PreventUpdate from None
+    sent = 0
+    try:
+        hello = await asyncio.to_thread(_hello, the_bus)
+        set_props(FEED, {"data": {**hello, "n": sent}})
+        while not ws.is_shutdown:
+            events = await subscription.next(IDLE_WAKE) or [{"type": "tick"}]
+            for event in events:
+                sent += 1
+                set_props(FEED, {"data": {**event, "n": sent, "pid": os.getpid(), "dropped": subscription.dropped}})
+    finally:
+        subscription.close()
+    raise PreventUpdate
+
+
+def _connection_key() -> str | None:
+    """This socket's identity for the per-connection rate limit. Dash gives a callback no handle on its
+    connection; the shutdown event is the one object all callbacks of one socket share (an id reused
+    after that socket is gone only makes a new connection's count start higher)."""
+    ws = ctx.websocket
+    event = getattr(ws, "_shutdown_event", None)
+    return f"socket-{id(event)}" if event is not None else None
+
+
+@live.callback(
+    Output(ids("share-result"), "children"),
+    Output(ids("text"), "value"),
+    Input(ids("share"), "n_clicks"),
+    Input(ids("text"), "n_submit"),
+    State(ids("text"), "value"),
+    State(ids("name"), "value"),
+    websocket=True,
+    prevent_initial_call=True,
+)
+def share(_clicks, _submits, text, name):
+    """Publish the visitor's change (validated and bounded by the bus); say what happened."""
+    client = _connection_key()
+    if client is None:
+        return "Changes go over this page's WebSocket; this request came another way and was not taken.", text
+    try:
+        change = bus().publish(text, name, client)
+    except livebus.Refused as exc:
+        return f"Not shared: {exc}.", text
+    except StoreError as exc:
+        return f"Not shared: {exc}", text
+    return f"Shared as change #{change['seq']} by worker {change['pid']}.", ""
+
+
+def _poll_time(ask) -> float | None:
+    """The browser's send time of this poll (ms since the epoch), or None when it is not one."""
+    if not isinstance(ask, dict):
+        return None
+    t0 = ask.get("t0")
+    if isinstance(t0, bool) or not isinstance(t0, (int, float)) or not 0 < t0 < 1e14:
+        return None
+    return float(t0)
+
+
+@live.callback(Output(ids("poll-answer"), "data"), Input(ids("poll-ask"), "data"), prevent_initial_call=True)
+def poll(ask):
+    """The polling alternative, over HTTP: the value in the store now, and the server's clock."""
+    t0 = _poll_time(ask)
+    if t0 is None:
+        raise PreventUpdate
+    try:
+        change, error = bus().current(), None
+    except StoreError as exc:
+        change, error = None, str(exc)
+    return {"t0": t0, "ts": time.time() * 1000, "change": change, "error": error, "pid": os.getpid()}
+
+
+# In the browser, no request: note the time a poll leaves, and render what arrives (assets/live_shared.js).
+live.clientside_callback(
+    ClientsideFunction(namespace="liveShared", function_name="ask"),
+    Output(ids("poll-ask"), "data"),
+    Input(ids("poll"), "n_intervals"),
+    prevent_initial_call=True,
+)
+live.clientside_callback(
+    ClientsideFunction(namespace="liveShared", function_name="polling"),
+    Output(ids("poll"), "disabled"),
+    Input(ids("polling"), "value"),
+)
+live.clientside_callback(
+    ClientsideFunction(namespace="liveShared", function_name="polled"),
+    Output(ids("poll-value"), "children"),
+    Output(ids("poll-meta"), "children"),
+    Output(ids("clock"), "children"),
+    Input(ids("poll-answer"), "data"),
+    prevent_initial_call=True,
+)
+live.clientside_callback(
+    ClientsideFunction(namespace="liveShared", function_name="pushed"),
+    Output(ids("push-value"), "children"),
+    Output(ids("push-meta"), "children"),
+    Output(ids("history"), "children"),
+    Output(ids("banner"), "children"),
+    Output(ids("banner"), "className"),
+    Output(ids("socket"), "children"),
+    Input(FEED, "data"),
+    prevent_initial_call=True,
+)
+live.clientside_callback(
+    ClientsideFunction(namespace="liveShared", function_name="meter"),
+    Output(ids("push-metrics"), "children"),
+    Output(ids("poll-metrics"), "children"),
+    Output(ids("costs"), "children"),
+    Input(ids("meter"), "n_intervals"),
+)

@@ -1,0 +1,144 @@
+"""The capacity report (scenario "capacity"): its fields, targets, terminal summary, CSV rows and HTML page.
+
+report.json = the envelope (schema statelab.bench/1) with
+- results: one row per (server, strategy, step): sessions, interactions, interactions_per_s, latency_ms_p50/p95/p99,
+  errors (interactions that failed, were given up on, or whose page did not open), error_rate, stale_reads, leaks,
+  server_cpu_pct (sum over the site's workers, % of one core), server_cpu_pct_per_worker, worker_rss_mb (peak),
+  generator_cpu_pct (Locust's master and workers), within_limits and why, locust_interactions (Locust's own count
+  for the step, aggregated by its master from the workers' request events);
+- capacity: one entry per (server, strategy): capacity_sessions (the last step of the unbroken run within the
+  limits), ended_by, interactions_per_s_at_capacity;
+- targets: serverside ≥ 2 × the dash-extensions peer and ≥ 0.5 × the no-op floor, per server kind.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import jinja2
+import plotly.io as pio
+
+from . import charts
+from .fmt import number, target_verdict
+from .schema import envelope
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, keep_trailing_newline=True,
+                          undefined=jinja2.StrictUndefined)
+STORE_KEY = "benchmark:capacity"  # the site's latest capacity report (python -m bench --scenario capacity --publish)
+SERVERSIDE, PEER, FLOOR = "serverside", "peer-dash-extensions", "baseline-noop"
+COLUMNS = [("server", "server"), ("strategy", "strategy"), ("sessions", "sessions"), ("interactions", "interactions"),
+           ("interactions_per_s", "per s"), ("latency_ms_p50", "p50 ms"), ("latency_ms_p95", "p95 ms"),
+           ("latency_ms_p99", "p99 ms"), ("errors", "errors"), ("stale_reads", "stale"), ("leaks", "leaks"),
+           ("server_cpu_pct", "server CPU %"), ("generator_cpu_pct", "generator CPU %"), ("rss", "RSS MB per worker"),
+           ("within_limits", "within")]
+
+
+def _cap(capacities: list[dict], strategy: str, server: str) -> int | None:
+    found = next((c for c in capacities if c["strategy"] == strategy and c["server"] == server), None)
+    return None if found is None else found["capacity_sessions"]
+
+
+def targets(report: dict) -> list[dict]:
+    """Per server kind: serverside's capacity against the peer's (≥ 2×) and the no-op floor's (≥ 0.5×)."""
+    caps = report.get("capacity") or []
+    out = []
+    for server in dict.fromkeys(c["server"] for c in caps):
+        ours = _cap(caps, SERVERSIDE, server)
+        for other, factor, name in ((PEER, 2.0, "the dash-extensions peer's"), (FLOOR, 0.5, "the no-op floor's")):
+            theirs = _cap(caps, other, server)
+            ratio = None if ours is None or not theirs else round(ours / theirs, 2)
+            met = None if ours is None or theirs is None else (ours >= factor * theirs if theirs else ours > 0)
+            out.append({"target": f"serverside capacity ≥ {factor:g} × {name} ({server})", "limit": f"≥ {factor:g}×",
+                        "ratio": ratio, "met": met,
+                        "detail": f"serverside {number(ours)} sessions, {other} {number(theirs)} sessions"})
+    return out
+
+
+def assemble(began: float, config: dict, results: list[dict], capacities: list[dict]) -> dict:
+    report = envelope(began, config, results)
+    report["capacity"] = capacities
+    report["targets"] = targets(report)
+    isolating = [c for c in capacities if c["claims_isolation"]]
+    report["isolation"] = {"stale_reads": sum(c["stale_reads"] for c in isolating), "leaks": sum(c["leaks"] for c in isolating),
+                           "strategies": [c["strategy"] for c in isolating]}
+    report["passed"] = all(t["met"] is not False for t in report["targets"]) and not (
+        report["isolation"]["stale_reads"] or report["isolation"]["leaks"])
+    return report
+
+
+def table_text(report: dict) -> str:
+    """The capacity table: one line per strategy, one column per server kind."""
+    caps = report.get("capacity") or []
+    servers = list(dict.fromkeys(c["server"] for c in caps))
+    lines = ["strategy".ljust(24) + "".join(s.rjust(12) for s in servers)]
+    for strategy in dict.fromkeys(c["strategy"] for c in caps):
+        cells = []
+        for s in servers:
+            c = next((x for x in caps if x["strategy"] == strategy and x["server"] == s), None)
+            cells.append(("–" if c is None else f"{c['capacity_sessions']}{'+' if c['session_bound_reached'] else ''}").rjust(12))
+        lines.append(strategy.ljust(24) + "".join(cells))
+    return "\n".join(lines)
+
+
+def summary_text(report: dict) -> str:
+    cfg = report["config"]
+    lines = [f"capacity: sessions within p95 ≤ {cfg['p95_limit_ms']:g} ms and errors ≤ {100 * cfg['error_limit']:g} % "
+             f"(steps {cfg['steps']}, {cfg['step_s']:g} s each; + = the session bound ended the ramp)", table_text(report), ""]
+    for r in report["results"]:
+        lines.append(f"  {r['server']:<8} {r['strategy']:<22} {r['sessions']:>4} sessions  {r['interactions']:>5} int. "
+                     f"{number(r['interactions_per_s']):>7}/s  p95 {number(r['latency_ms_p95']):>8} ms  errors {r['errors']:>3}  "
+                     f"server CPU {number(r['server_cpu_pct'])} %  generator CPU {number(r['generator_cpu_pct'])} %  "
+                     f"{'ok' if r['within_limits'] else r['why']}")
+    for c in report.get("capacity") or []:
+        lines.append(f"{c['server']} {c['strategy']}: {c['capacity_sessions']} sessions — {c['ended_by']}")
+    for t in report["targets"]:
+        lines.append(f"  [{target_verdict(t['met'], missed='MISSED')}] {t['target']}: {number(t['ratio'])} — {t['detail']}")
+    load = cfg.get("load_average")
+    if load:
+        lines.append(f"machine load average {load['start'][0]} at the start, {load['end'][0]} at the end "
+                     f"({(cfg.get('machine') or {}).get('cpus')} CPUs)")
+    iso = report["isolation"]
+    lines.append(f"isolating strategies: {iso['stale_reads']} stale read(s), {iso['leaks']} leak(s)")
+    lines.append("PASSED" if report.get("passed") else "FAILED: see the targets above")
+    return "\n".join(lines)
+
+
+def _cell(key: str, r: dict) -> str:
+    if key == "within_limits":
+        return "✓" if r["within_limits"] else f"✗ {r['why']}"
+    if key == "rss":
+        return ", ".join(f"{v:.0f}" for v in (r.get("worker_rss_mb") or {}).values()) or "–"
+    value = r.get(key)
+    return value if isinstance(value, str) else number(value)
+
+
+def capacity_html(report: dict) -> str:
+    cfg = report["config"]
+    figures = {"bars": charts.capacity_bars(report)}
+    for server in cfg.get("servers") or []:
+        figures[f"latency-{server}"] = charts.capacity_latency(report, server)
+    inlined, first = {}, True
+    for name, fig in figures.items():
+        inlined[name] = pio.to_html(fig, include_plotlyjs=first, full_html=False, div_id=f"chart-{name}",
+                                    config={"displaylogo": False, "responsive": True})
+        first = False
+    return _ENV.get_template("capacity.html.j2").render(
+        css=(TEMPLATES / "report.css").read_text(), cfg=cfg, schema=report.get("schema", ""), passed=report.get("passed"),
+        created=str(report.get("created", "")), took=report.get("seconds"), cpus=(cfg.get("machine") or {}).get("cpus"),
+        skipped=cfg.get("skipped") or {}, capacity=report.get("capacity") or [], table_text=table_text(report),
+        columns=COLUMNS, table=[{"ok": r["within_limits"], "cells": [_cell(k, r) for k, _ in COLUMNS]} for r in report["results"]],
+        charts=inlined, isolation=report["isolation"],
+        targets=[{**t, "measured": number(t["ratio"]), "verdict": target_verdict(t["met"], missed="MISSED")}
+                 for t in report["targets"]],
+    )
+
+
+def is_capacity(report: dict | None) -> bool:
+    return bool(report) and (report.get("config") or {}).get("scenario") == "capacity"
+
+
+def age(report: dict) -> str:
+    """When the run was made, as the report says (for the benchmark page)."""
+    return str(report.get("created") or time.strftime("%Y-%m-%d"))
