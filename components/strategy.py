@@ -27,9 +27,14 @@ def guide_rows() -> list[tuple]:
 
 
 def page_path(slug: str) -> str:
-    """The page of a slug: its registered path (a live page's is /live/...), else /<slug>."""
-    path = next((p["path"] for p in dash.page_registry.values() if (p.get("strategy") or {}).get("slug") == slug), f"/{slug}")
-    return dash.get_relative_path(path)
+    """The link to a slug's page: the relative path Dash registered for it (a live page's is /live/...).
+
+    Read from the registry rather than dash.get_relative_path, which asks whichever Dash app is current —
+    under the ASGI server that can be the live app, whose prefix turned /aggregates into /live/aggregates."""
+    for page in dash.page_registry.values():
+        if (page.get("strategy") or {}).get("slug") == slug or page["path"] == f"/{slug}":
+            return page["relative_path"]
+    return f"/{slug}"
 
 
 def verdict(value, neutral: bool = False) -> html.Span:

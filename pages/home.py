@@ -110,7 +110,7 @@ def layout(**_query):
             html.P(
                 [
                     f"{len(listed)} strategies. The ",
-                    dcc.Link("benchmark", href=dash.get_relative_path("/benchmark")),
+                    dcc.Link("benchmark", href=page_path("benchmark")),
                     " runs all of them on the same workload and reports latency, bytes and worker hits side by side.",
                 ],
                 className="text-muted",

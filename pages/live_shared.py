@@ -18,11 +18,10 @@ def layout(**_query):
     return html.Div(
         [
             html.H1(META["title"], className="lab-title"),
-            html.P(["loading… ", html.A("open the live page", href=META["path"]), " (a full page load)."]),
-            html.P(
-                "This page runs on the site's live app (WebSocket callbacks, Dash's FastAPI backend), which the ASGI "
-                "server serves (STATELAB_SERVER=asgi). If this text stays, the server runs without it.",
-                className="small text-muted",
-            ),
+            html.P(["This page runs on the site's live app (WebSocket callbacks on Dash's FastAPI backend), "
+                    "which only the ASGI server serves. Under it, ", html.A("this address", href=META["path"]),
+                    " opens the live page (a full page load)."]),
+            html.P(["This server runs without it. Start the site with ", html.Code("python app.py --server asgi"),
+                    " (or STATELAB_SERVER=asgi) to try it."], className="small text-muted"),
         ]
     )

@@ -15,14 +15,12 @@ progress), latency_ms_p50 (click → result), frames_per_interaction, request_by
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from pathlib import Path
 
 import jinja2
 
 from .fmt import DASH, human_bytes, number
+from .output import csv_text, write_files
 from .schema import check
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -133,24 +131,10 @@ def push_html(report: dict) -> str:
 
 
 def to_csv(report: dict) -> str:
-    results = report["results"]
-    columns = FIELDS + sorted({k for r in results for k in r} - set(FIELDS))
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for r in results:
-        writer.writerow({k: json.dumps(v, separators=(",", ":")) if isinstance(v, (dict, list)) else ("" if v is None else v)
-                         for k, v in r.items()})
-    return out.getvalue()
+    return csv_text(report["results"], FIELDS)
 
 
 def write(report: dict, out: Path | str) -> dict[str, Path]:
     """DIR/report.json, report.csv, report.html of a push report; the paths written."""
     check(report)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"json": out / "report.json", "csv": out / "report.csv", "html": out / "report.html"}
-    paths["json"].write_text(json.dumps(report, indent=2, ensure_ascii=False))
-    paths["csv"].write_text(to_csv(report))
-    paths["html"].write_text(push_html(report))
-    return paths
+    return write_files(out, report, to_csv(report), push_html(report))

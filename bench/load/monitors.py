@@ -41,21 +41,17 @@ def redis_memory(url: str) -> dict | None:
     return {"used_memory_mb": round(info["used_memory"] / 2**20, 2), "used_memory_rss_mb": round(info["used_memory_rss"] / 2**20, 2)}
 
 
-class MemoryWatch(threading.Thread):
-    def __init__(self, clock: Clock, master_pid: int | None, redis_url: str | None, every: float = SAMPLE_S):
-        super().__init__(name="load-memory", daemon=True)
-        self.clock, self.master_pid, self.redis_url, self.every = clock, master_pid, redis_url, every
+class Sampler(threading.Thread):
+    """Calls sample() every `every` seconds until finish(), which takes one last sample."""
+
+    def __init__(self, name: str, every: float):
+        super().__init__(name=name, daemon=True)
+        self.every = every
         self.samples: list[dict] = []
         self.halt = threading.Event()
 
     def sample(self) -> dict:
-        s = {"t": round(self.clock.now(), 2)}
-        if self.master_pid is not None:
-            s["workers"] = worker_rss(self.master_pid)
-        if self.redis_url:
-            s["redis"] = redis_memory(self.redis_url)
-        self.samples.append(s)
-        return s
+        raise NotImplementedError
 
     def run(self) -> None:
         while not self.halt.wait(self.every):
@@ -65,6 +61,21 @@ class MemoryWatch(threading.Thread):
         self.halt.set()
         self.join(10)
         self.sample()
+
+
+class MemoryWatch(Sampler):
+    def __init__(self, clock: Clock, master_pid: int | None, redis_url: str | None, every: float = SAMPLE_S):
+        super().__init__("load-memory", every)
+        self.clock, self.master_pid, self.redis_url = clock, master_pid, redis_url
+
+    def sample(self) -> dict:
+        s = {"t": round(self.clock.now(), 2)}
+        if self.master_pid is not None:
+            s["workers"] = worker_rss(self.master_pid)
+        if self.redis_url:
+            s["redis"] = redis_memory(self.redis_url)
+        self.samples.append(s)
+        return s
 
 
 class RedisRestart(threading.Thread):
@@ -99,17 +110,15 @@ def _cpu_rss(pid: int) -> tuple[float, float] | None:
         return None
 
 
-class CpuWatch(threading.Thread):
+class CpuWatch(Sampler):
     """CPU seconds and RSS of the server's workers (the children of each gunicorn master) and of the load generator's
     processes (Locust's master and workers), every `every` seconds, with the wall time: a saturated client is told
     from a saturated server by these (the capacity report puts the generator's CPU beside the server's)."""
 
     def __init__(self, server_masters: list[int], every: float = 1.0):
-        super().__init__(name="capacity-cpu", daemon=True)
-        self.server_masters, self.every = list(server_masters), every
+        super().__init__("capacity-cpu", every)
+        self.server_masters = list(server_masters)
         self.generator: list[int] = []
-        self.samples: list[dict] = []
-        self.halt = threading.Event()
 
     def sample(self) -> dict:
         server: dict[str, list] = {}
@@ -128,10 +137,7 @@ class CpuWatch(threading.Thread):
         self.samples.append(s)
         return s
 
-    def run(self) -> None:
-        while not self.halt.wait(self.every):
-            self.sample()
-
     def finish(self) -> None:
+        # No last sample: by now the run's processes may be gone, which would read as a drop in their CPU.
         self.halt.set()
         self.join(10)

@@ -58,7 +58,8 @@ def test_progress_is_pushed_with_no_http_request_after_the_click(site, new_page)
     def finished():
         state = job(page, "push").get("state") or {}
         steps_seen.add(state.get("step"))
-        return "Done" in page.inner_text(sel("push-result"))
+        # The page writes the result, then its meter notes the time: wait for both.
+        return "Done" in page.inner_text(sel("push-result")) and job(page, "push").get("result") is not None
 
     wait_until(finished, 90, message="the pushed job's result")
     assert requests[before:] == [], f"no HTTP request after the click, saw {requests[before:]}"
