@@ -93,16 +93,22 @@ def site(request, backend) -> Site:
 
 
 @pytest.fixture(scope="session")
-def browser():
+def playwright():
+    # One Playwright per test process: a second sync_playwright() while one is open refuses to start
+    # ("using Playwright Sync API inside the asyncio loop"), so every test that needs one takes this.
+    with sync_playwright() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="session")
+def browser(playwright):
     need(Path(CHROMIUM).exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
     # Playwright's expect waits 5 s by default: a page's first answer on a loaded 2-core machine can take
     # longer. Conditions are still waited on, just with the deadline the other waits here use.
     expect.set_options(timeout=30_000)
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -105,22 +104,21 @@ def chromium(tmp_path):
         process.wait(10)
 
 
-def browser_visit(site, port: int, frames: DevToolsFrames) -> None:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.connect_over_cdp(f"http://127.0.0.1:{port}")
-        try:
-            page = browser.contexts[0].new_page()
-            page.set_default_timeout(60_000)
-            page.goto(site.url + PATH)
-            wait_js(page, "() => window.statelab && window.statelab.liveProgress && window.statelab.liveProgress.history.length > 0",
-                    timeout=60, message="the socket on the page")
-            page.click("#live-progress__push-run")
-            wait_until(lambda: "Done" in page.inner_text("#live-progress__push-result"), 90, message="the pushed job's result")
-            # The job's answer is the last frame of the visit: wait until DevTools has reported it.
-            wait_until(lambda: any('"callback_response"' in p and "live-progress__push-result" in p
-                                   for d, _t, p in list(frames.frames) if d == "down"), 30, message="the job's answer frame")
-        finally:
-            browser.close()
+def browser_visit(site, port: int, frames: DevToolsFrames, playwright) -> None:
+    browser = playwright.chromium.connect_over_cdp(f"http://127.0.0.1:{port}")
+    try:
+        page = browser.contexts[0].new_page()
+        page.set_default_timeout(60_000)
+        page.goto(site.url + PATH)
+        wait_js(page, "() => window.statelab && window.statelab.liveProgress && window.statelab.liveProgress.history.length > 0",
+                timeout=60, message="the socket on the page")
+        page.click("#live-progress__push-run")
+        wait_until(lambda: "Done" in page.inner_text("#live-progress__push-result"), 90, message="the pushed job's result")
+        # The job's answer is the last frame of the visit: wait until DevTools has reported it.
+        wait_until(lambda: any('"callback_response"' in p and "live-progress__push-result" in p
+                               for d, _t, p in list(frames.frames) if d == "down"), 30, message="the job's answer frame")
+    finally:
+        browser.close()
 
 
 def harness_visit(site) -> tuple[int, int]:
@@ -138,11 +136,11 @@ def harness_visit(site) -> tuple[int, int]:
         page.close()
 
 
-def test_harness_frame_bytes_match_chromiums_within_5_percent(site, chromium):
+def test_harness_frame_bytes_match_chromiums_within_5_percent(site, chromium, playwright):
     port, endpoint = chromium
     frames = DevToolsFrames(endpoint)
     try:
-        browser_visit(site, port, frames)
+        browser_visit(site, port, frames, playwright)
         chrome_up, chrome_down = frames.total("up"), frames.total("down")
         kinds = {t for _d, t, _p in frames.frames}
     finally:
