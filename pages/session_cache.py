@@ -221,15 +221,17 @@ def display_summary(_clicks, region, rows, session_id):
     # The graph's request, fired by the same click, may have taken the session's lock first:
     # then this one waited for its result instead of computing a second copy.
     computed_for_click = got.computed or meta["computed_at"] >= clicked_at
+    # Every branch gives an answer of the same shape and nearly the same length: which of the click's two
+    # requests took the lock is a race, and the byte figures of one interaction must not depend on it.
     if got.computed:
-        how = [dbc.Badge("computed now", color="warning", text_color="dark")]
+        how = [dbc.Badge("computed now", color="warning", text_color="dark"),
+               html.Span(" by this request; the graph's waited for it (one computation per session)", className="small")]
     elif computed_for_click:
-        how = [
-            dbc.Badge("computed now", color="warning", text_color="dark"),
-            html.Span(" by the graph's request; this one waited for it (one computation per session)", className="small"),
-        ]
+        how = [dbc.Badge("computed now", color="warning", text_color="dark"),
+               html.Span(" by the graph's request; this one waited for it (one computation per session)", className="small")]
     else:
-        how = [dbc.Badge("read from the store", color="success")]
+        how = [dbc.Badge("read from the store", color="success"),
+               html.Span(" this session's copy: no computation, nothing sent up but the id", className="small")]
     status = html.Div(
         [
             html.Div(
@@ -241,15 +243,13 @@ def display_summary(_clicks, region, rows, session_id):
                 [
                     session_badge(session_id),
                     f" holds {meta['region']}, {meta['rows']:,} rows, computed at {clock(meta['computed_at'])} "
-                    f"({ago(meta['computed_at'])}) in {meta['seconds']:.2f} s — {kb(meta['bytes'])} of Arrow on the server.",
+                    f"({ago(meta['computed_at'])}) in {meta['seconds']:.2f} s — {kb(meta['bytes'])} of Arrow on the server. "
+                    f"Sessions evicted to make room: {got.evicted}.",
                 ],
                 id=ids("about"),
-                className="small mt-1",
+                className="small mt-1" + (" text-warning" if got.evicted else ""),
                 **{"data-computed-at": repr(meta["computed_at"])},
             ),
-            html.Div(f"Made room: evicted {got.evicted} least recently used session(s).", className="small text-warning")
-            if got.evicted
-            else None,
         ]
     )
     return summary_table(got.frame), status

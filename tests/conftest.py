@@ -53,36 +53,59 @@ def backend(request) -> Backend:
     return Backend("embedded")
 
 
-@pytest.fixture(scope="session")
-def start_site(tmp_path_factory):
-    """start_site(**settings) -> a started Site on a free port, stopped at the end of the session."""
-    started = []
+class _Sites:
+    """start_site(**settings) -> a started Site on a free port.
 
-    def start(workers: int = 4, celery: bool = True, **changes) -> Site:
+    A site lives until the end of the module that started it (each is several gunicorn workers and maybe
+    a Celery worker: kept to the session's end, forty of them starved the suite's last modules of CPU and
+    memory); the two shared sites, started with keep=True, live until the end of the session."""
+
+    def __init__(self, tmp_path_factory):
+        self.tmp_path_factory = tmp_path_factory
+        self.kept: list[Site] = []
+        self.module: list[Site] = []
+
+    def __call__(self, workers: int = 4, celery: bool = True, keep: bool = False, **changes) -> Site:
         # STATELAB_SERVER in pytest's environment picks the server kind of every site a test does not
         # choose itself (run a module under another kind without editing it).
         if os.environ.get("STATELAB_SERVER"):
             changes.setdefault("server", os.environ["STATELAB_SERVER"])
-        data_dir = tmp_path_factory.mktemp("site-data")
+        data_dir = self.tmp_path_factory.mktemp("site-data")
         site = Site(site_settings(data_dir, **changes), workers=workers, celery=celery, log_dir=data_dir / "logs")
-        started.append(site)
+        (self.kept if keep else self.module).append(site)
         return site.start()
 
-    yield start
-    for site in started:
+    def stop_module_sites(self) -> None:
+        while self.module:
+            self.module.pop().stop()
+
+
+@pytest.fixture(scope="session")
+def start_site(tmp_path_factory):
+    sites = _Sites(tmp_path_factory)
+    yield sites
+    sites.stop_module_sites()
+    for site in sites.kept:
         site.stop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_module_sites(start_site):
+    # Autouse and module-scoped: set up before, so torn down after, every module fixture that uses a site.
+    yield
+    start_site.stop_module_sites()
 
 
 @pytest.fixture(scope="session")
 def embedded_site(start_site) -> Site:
     """The demo server in embedded mode: gunicorn, 4 workers, diskcache stores."""
-    return start_site()
+    return start_site(keep=True)
 
 
 @pytest.fixture(scope="session")
 def redis_site(start_site, redis_url) -> Site:
     """The demo server in Redis mode: gunicorn, 4 workers, Redis stores, a Celery worker."""
-    return start_site(redis_url=redis_url)
+    return start_site(redis_url=redis_url, keep=True)
 
 
 @pytest.fixture(scope="module")
