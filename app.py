@@ -18,7 +18,7 @@ import threading
 import time
 
 from dash import Dash
-from dash.exceptions import DependencyException, InvalidCallbackReturnValue
+from dash.exceptions import DependencyException
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
@@ -214,17 +214,8 @@ def _last_resort(exc):
     if request.path.endswith(stores.telemetry.CALLBACK_PATH) and isinstance(exc, _INPUT_ERRORS):
         log.warning("callback input not handled by its page: %s: %s", type(exc).__name__, _said(exc))
         return _error(400, f"Rejected callback input: {type(exc).__name__}: {_said(exc)}")
-    if isinstance(exc, InvalidCallbackReturnValue) and _too_deep(exc):
-        # Only a value the browser sent, echoed back, nests past orjson's 255 levels: the input's fault.
-        log.warning("callback answer nested too deeply to encode on %s", request.path[:200])
-        return _error(400, "Rejected callback input: a value sent by the browser is nested too deeply to send back.")
     log.exception("unhandled error on %s", request.path[:200])
     return _error(500, "Internal error: the server log has the details.")
-
-
-def _too_deep(exc: BaseException) -> bool:
-    cause = exc.__context__
-    return isinstance(cause, TypeError | RecursionError) and "ecursion" in str(cause)
 
 
 _INPUT_ERRORS = (TypeError, KeyError, IndexError, AttributeError, ValueError, OverflowError, RecursionError)

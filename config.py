@@ -128,7 +128,7 @@ class Settings:
     # without it, per Accept-Encoding), "gzip", or "off". Request bodies are never compressed: browsers don't.
     compress: str = "br"
     # The web server kind (SERVER_CHOICES); the benchmark and the tests pick one by replacing it.
-    server: str = "gthread"
+    server: str = "asgi"
     # Seconds a new connection may take to send its request headers before it is closed (idle or dribbling).
     header_deadline: float = 30.0
     # Origins besides the site's own whose WebSocket handshakes the live app accepts, comma-separated

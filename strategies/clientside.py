@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from strategies import Guide, Strategy
-from strategies.spec import REGION, ROWS_TEXT, Act, Spec, click
+from strategies.spec import REGION_LIST, ROWS_TEXT, Act, Spec, click
 
 
 def _request_load(payload: dict) -> dict:
@@ -15,7 +15,7 @@ def _request_load(payload: dict) -> dict:
 SPEC = Spec(
     slug="clientside",
     setup=(Act("rows", "value", ROWS_TEXT), click("load")),
-    round=(Act("region", "value", REGION),),
+    round=(Act("region", "value", REGION_LIST),),
     reads=(),
     allowed_rows=(1_000, 10_000, 100_000, 300_000),
     clientside={"clientside__request.data": _request_load},

@@ -54,6 +54,10 @@ def REGION(c: Ctx):  # noqa: N802
     return c.region
 
 
+def REGION_LIST(c: Ctx):  # noqa: N802 - a multi-choice control (a checklist) holds a list
+    return [c.region]
+
+
 def TOKEN(c: Ctx):  # noqa: N802
     return c.token
 

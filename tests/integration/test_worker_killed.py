@@ -184,7 +184,7 @@ def gv_click(tab: Tab, button: str) -> dict:
     wait_until(lambda: score.count(), 30, 0.05, f"{prefix} to show its read on arrival")
     before = int(score.get_attribute("data-clicks"))
     tab.page.click(f"#{button}")
-    wait_until(lambda: score.count() and int(score.get_attribute("data-clicks")) == before + 1, 20, 0.05, f"{button} to answer")
+    wait_until(lambda: score.count() and int(score.get_attribute("data-clicks")) == before + 1, 60, 0.05, f"{button} to answer")
     answer = tab.page.locator(f"#{prefix}result [data-action]")
     return {"pid": int(answer.get_attribute("data-pid")), "value": answer.get_attribute("data-value")}
 
