@@ -27,7 +27,7 @@ import weakref
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import ClientsideFunction, Input, Output, State, ctx, dcc, html, no_update
+from dash import Input, Output, State, ctx, dcc, html, no_update
 from dash._utils import to_json
 
 import app as site  # the Flask site (live.server imported it first): its Celery app
@@ -37,7 +37,7 @@ import workload
 from components import a11y
 from components import background_view as view
 from components.ids import Ids
-from live.server import lab, live, page, settings
+from live.server import in_browser, lab, live, page, settings
 from runtime import background_jobs as jobs
 from stores import sessions
 from stores.background import make_manager
@@ -430,34 +430,11 @@ def poll_job(set_progress, n_clicks, rows, steps, token):
 # it is pending, and the job's own callback is pending for the whole job. The result's arrival is seen
 # by a MutationObserver (assets/live_progress.js); the tick only redraws (no request).
 for _kind in ("push", "poll"):
-    live.clientside_callback(
-        ClientsideFunction(namespace="liveProgress", function_name="meter"),
-        Output(ids(f"{_kind}-meter"), "children"),
-        Output(ids(f"{_kind}-times"), "data"),
-        Input(ids(f"{_kind}-state"), "data"),
-        Input(ids(f"{_kind}-run"), "n_clicks"),
-        Input(ids("conn"), "data"),
-        Input(ids("tick"), "n_intervals"),
-        State(ids(f"{_kind}-times"), "data"),
-        State(ids(f"{_kind}-run"), "id"),
-        prevent_initial_call=True,
-    )
+    in_browser(ids, "liveProgress", "meter", [(f"{_kind}-meter", "children"), (f"{_kind}-times", "data")],
+               [(f"{_kind}-state", "data"), (f"{_kind}-run", "n_clicks"), ("conn", "data"), ("tick", "n_intervals")],
+               [(f"{_kind}-times", "data"), (f"{_kind}-run", "id")])
 
 # A lost job's result box says so (the renderer leaves the last result there); no request.
-live.clientside_callback(
-    ClientsideFunction(namespace="liveProgress", function_name="lostNote"),
-    Output(ids("push-result"), "children", allow_duplicate=True),
-    Input(ids("push-times"), "data"),
-    prevent_initial_call=True,
-)
-
-live.clientside_callback(
-    ClientsideFunction(namespace="liveProgress", function_name="socket"),
-    Output(ids("conn-now"), "children"),
-    Output(ids("conn-log"), "children"),
-    Output(ids("conn-history"), "data"),
-    Input(ids("conn"), "data"),
-    State(ids("conn-history"), "data"),
-    State(ids("push-times"), "data"),
-    prevent_initial_call=True,
-)
+in_browser(ids, "liveProgress", "lostNote", [("push-result", "children", True)], [("push-times", "data")])
+in_browser(ids, "liveProgress", "socket", [("conn-now", "children"), ("conn-log", "children"), ("conn-history", "data")],
+           [("conn", "data")], [("conn-history", "data"), ("push-times", "data")])

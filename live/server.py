@@ -16,7 +16,7 @@ import importlib
 import logging
 from collections.abc import Callable
 
-from dash import Dash, Input, Output, dcc, html
+from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html
 
 import app as site  # the Flask site first: its Dash app must exist before this one (see asgi.py)
 from components import shell
@@ -59,6 +59,18 @@ live = Dash(
 server = live.server
 
 _PAGES: dict[str, Callable] = {}
+
+
+def in_browser(ids, namespace: str, function: str, outputs, inputs, states=(), initial: bool = False) -> None:
+    """A live page's clientside callback, window.dash_clientside[namespace][function] (assets/): no request.
+    Dependencies are (name, prop) pairs within the page's ids, an output's third item its allow_duplicate."""
+    live.clientside_callback(
+        ClientsideFunction(namespace=namespace, function_name=function),
+        *(Output(ids(name), *rest) for name, *rest in outputs),
+        *(Input(ids(name), prop) for name, prop in inputs),
+        *(State(ids(name), prop) for name, prop in states),
+        prevent_initial_call=not initial,
+    )
 
 
 def page(path: str, layout: Callable[[], object]) -> None:

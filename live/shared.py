@@ -20,14 +20,14 @@ import secrets
 import time
 
 import dash_bootstrap_components as dbc
-from dash import ClientsideFunction, Input, Output, State, ctx, dcc, html, set_props
+from dash import Input, Output, State, ctx, dcc, html, set_props
 from dash.exceptions import PreventUpdate
 
 from components import strategy
 from components.ids import Ids
 from components.instruments import metric
 from components.source import source_panel
-from live.server import LOCATION, lab, live, page, settings
+from live.server import LOCATION, in_browser, lab, live, page, settings
 from stores import StoreError, livebus
 from strategies.live_shared import STRATEGY
 
@@ -272,40 +272,13 @@ def poll(ask):
 
 
 # In the browser, no request: note the time a poll leaves, and render what arrives (assets/live_shared.js).
-live.clientside_callback(
-    ClientsideFunction(namespace="liveShared", function_name="ask"),
-    Output(ids("poll-ask"), "data"),
-    Input(ids("poll"), "n_intervals"),
-    prevent_initial_call=True,
-)
-live.clientside_callback(
-    ClientsideFunction(namespace="liveShared", function_name="polling"),
-    Output(ids("poll"), "disabled"),
-    Input(ids("polling"), "value"),
-)
-live.clientside_callback(
-    ClientsideFunction(namespace="liveShared", function_name="polled"),
-    Output(ids("poll-value"), "children"),
-    Output(ids("poll-meta"), "children"),
-    Output(ids("clock"), "children"),
-    Input(ids("poll-answer"), "data"),
-    prevent_initial_call=True,
-)
-live.clientside_callback(
-    ClientsideFunction(namespace="liveShared", function_name="pushed"),
-    Output(ids("push-value"), "children"),
-    Output(ids("push-meta"), "children"),
-    Output(ids("history"), "children"),
-    Output(ids("banner"), "children"),
-    Output(ids("banner"), "className"),
-    Output(ids("socket"), "children"),
-    Input(FEED, "data"),
-    prevent_initial_call=True,
-)
-live.clientside_callback(
-    ClientsideFunction(namespace="liveShared", function_name="meter"),
-    Output(ids("push-metrics"), "children"),
-    Output(ids("poll-metrics"), "children"),
-    Output(ids("costs"), "children"),
-    Input(ids("meter"), "n_intervals"),
-)
+in_browser(ids, "liveShared", "ask", [("poll-ask", "data")], [("poll", "n_intervals")])
+in_browser(ids, "liveShared", "polling", [("poll", "disabled")], [("polling", "value")], initial=True)
+in_browser(ids, "liveShared", "polled", [("poll-value", "children"), ("poll-meta", "children"), ("clock", "children")],
+           [("poll-answer", "data")])
+in_browser(ids, "liveShared", "pushed",
+           [("push-value", "children"), ("push-meta", "children"), ("history", "children"), ("banner", "children"),
+            ("banner", "className"), ("socket", "children")],
+           [("feed", "data")])
+in_browser(ids, "liveShared", "meter", [("push-metrics", "children"), ("poll-metrics", "children"), ("costs", "children")],
+           [("meter", "n_intervals")], initial=True)

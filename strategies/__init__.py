@@ -3,10 +3,11 @@
 Each strategy's record is `STRATEGY` in strategies/<module>.py, named like its page (pages/<module>.py):
 its metadata (the catalogue's columns, pros and cons), its benchmark spec, whether it claims that
 sessions never see each other's values, its rows in the home page's decision guide and the prefix
-it writes under in the shared store. The page registers it (dash.register_page(**STRATEGY.page_args()))
-so the site reads dash.page_registry; the benchmark, which never imports pages or components, reads the
-same records from here. Record modules are plain data: they import only this package and
-strategies.spec (docs/ADDING_A_STRATEGY.md is the recipe).
+it writes under in the shared store. Its texts and plain values live in strategies/records/<module>.toml;
+the module adds only what must be code and builds the record with strategies.datafile.record. The page
+registers it (dash.register_page(**STRATEGY.page_args())) so the site reads dash.page_registry; the
+benchmark, which never imports pages or components, reads the same records from here. Record modules
+import only this package and strategies.spec (docs/ADDING_A_STRATEGY.md is the recipe).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ GROUPS = {"guides": "From the guides", "beyond": "Beyond the guides"}
 # How a guide row's state fares across hosts (components/guide.py ACROSS says it in words).
 ACROSS = ("browser", "redis", "one-machine", "copy")
 # Modules of this package that are not records.
-_NOT_RECORDS = {"spec"}
+_NOT_RECORDS = {"spec", "datafile"}
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class Guide:
     """One row of the home page's "Which one should I use?": a case and why this strategy answers it.
 
     `figure` is text, or a function of components.guide (passed in as `g`) that words the measured
-    figure behind the answer from the committed reference runs: lambda g: f"{g.ms('serverside')} p50".
+    figure behind the answer from the committed reference runs (a Figure, as the records build it).
     """
 
     rank: int  # place in the guide, lowest first: the order worth asking the questions in
@@ -39,6 +40,21 @@ class Guide:
     answer: str
     figure: str | Callable | None
     across: str  # one of ACROSS
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A guide figure worded from measurements: `text`, a data file's string with {name} fields, filled with
+    what `values(g)` measures, e.g. text "{p50} p50" and values lambda g: {"p50": g.ms("serverside")}.
+
+    The text stays one whole string (not an f-string in code) so that it can be translated as it stands.
+    """
+
+    text: str
+    values: Callable  # g (components.guide.FIGURES) -> {name: words}
+
+    def __call__(self, g) -> str:
+        return self.text.format(**self.values(g))
 
 
 @dataclass(frozen=True)

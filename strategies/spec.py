@@ -10,9 +10,10 @@ A spec names the page's controls and what to read back:
   recognise it (`identify`), so a stale or foreign value is caught.
 
 Values are constants or functions of the run context (ROWS, REGION, TOKEN, CLICK...).
-Component names are the page's own (Ids(slug)(name)). Each strategy's spec sits in its record
-(strategies/<module>.py); this module is neutral ground that the records, the pages and the
-benchmark all import, so none of them imports another's layer.
+Component names are the page's own (Ids(slug)(name)). Each strategy's spec sits in its record, declared
+in strategies/records/<module>.toml with the names PLACEHOLDERS and IDENTIFY give (spec_from_data); this
+module is neutral ground that the records, the pages and the benchmark all import, so none of them
+imports another's layer.
 """
 
 from __future__ import annotations
@@ -270,27 +271,53 @@ def identify_rows_only(value, ctx: Ctx, candidates):
     return (None, int(match.group(1).replace(",", ""))) if match else None
 
 
-# --------------------------------------------------------------------------- shapes several pages share
+# --------------------------------------------------------------------------- a spec declared in a data file
+
+# The names a record's data file (strategies/records/<module>.toml) may use for code: a value that depends
+# on the run (`to = "ROWS"`) and how a read is recognised (`identify = "identify_workload"`).
+PLACEHOLDERS = {f.__name__: f for f in (ROWS, ROWS_TEXT, REGION, REGION_LIST, TOKEN)}
+IDENTIFY = {f.__name__: f for f in (identify_workload, identify_fruit_figure, identify_last_history_value,
+                                    identify_echo, identify_rows_only)}
+_ACTIONS = ("setup", "round", "stampede")
+_TUPLES = ("server_prefixes", "server_dirs", "allowed_rows")
 
 
-def hidden_div_spec(slug: str, note: str) -> Spec:
-    """A page whose producer fills a hidden div: rows chosen once at set-up, a region per round, its table read."""
-    return Spec(
-        slug=slug,
-        setup=(Act("rows", "value", ROWS),),
-        round=(Act("region", "value", REGION),),
-        reads=(Read("table", "children", identify_workload),),
-        note=note,
-    )
+def _named(table: dict, name: str, what: str):
+    if name not in table:
+        raise ValueError(f"unknown {what} {name!r}: one of {sorted(table)}")
+    return table[name]
 
 
-def per_session_spec(slug: str, button: str, note: str, **where) -> Spec:
-    """A page that keeps a frame per session on the server: region and rows, then `button`; table and chart read."""
-    return Spec(
-        slug=slug,
-        setup=(Act("rows", "value", ROWS),),
-        round=(Act("region", "value", REGION), Act("rows", "value", ROWS), click(button)),
-        reads=(Read("table", "children", identify_workload), Read("graph", "figure", identify_fruit_figure)),
-        note=note,
-        **where,
-    )
+def act_from_data(data: dict) -> Act:
+    """{ click = "set" }, { set = "rows", prop = "value", to = "ROWS" } (a placeholder) or ..., value = 4 }."""
+    if "click" in data:
+        return click(data["click"])
+    value = _named(PLACEHOLDERS, data["to"], "placeholder") if "to" in data else data["value"]
+    return Act(data["set"], data["prop"], value, changed_only=data.get("changed_only", True))
+
+
+def read_from_data(data: dict) -> Read:
+    """{ read = "table", prop = "children", identify = "identify_workload" }."""
+    return Read(data["read"], data["prop"], _named(IDENTIFY, data["identify"], "identify"))
+
+
+def spec_from_data(slug: str, data: dict, code: dict) -> Spec:
+    """A Spec from a data file's [spec] table, plus `code`: the fields only Python can say (expect, clientside,
+    a custom read, a constant of workload). A field is said in one place or the other, never both."""
+    both = sorted(set(data) & set(code))
+    if both:
+        raise ValueError(f"spec {slug!r}: {both} given in the data file and in code")
+    fields = dict(data)
+    for name in _ACTIONS:
+        if name in fields:
+            fields[name] = tuple(act_from_data(a) for a in fields[name])
+    if "reads" in fields:
+        fields["reads"] = tuple(read_from_data(r) for r in fields["reads"])
+    if "reset" in fields:
+        fields["reset"] = (fields["reset"]["every"], act_from_data(fields["reset"]["act"]))
+    if "browser_held" in fields:
+        fields["browser_held"] = tuple(tuple(pair) for pair in fields["browser_held"])
+    for name in _TUPLES:
+        if name in fields:
+            fields[name] = tuple(fields[name])
+    return Spec(**{"slug": slug, **fields, **code})

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,8 @@ import pytest
 import config
 import strategies
 from components import guide
-from strategies import ACROSS, GROUPS, Strategy
-from strategies.spec import Spec
+from strategies import ACROSS, GROUPS, Figure, Strategy, datafile
+from strategies.spec import Spec, spec_from_data
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
@@ -72,7 +73,41 @@ def test_the_registry_and_the_records_are_the_same_set(site):
 
 
 def _module_of(record: Strategy) -> str:
-    return next(m for m in ROOT.joinpath("strategies").glob("*.py") if f'slug="{record.slug}"' in m.read_text()).stem
+    return next(m.stem for m in datafile.RECORDS.glob("*.toml") if tomllib.loads(m.read_text())["slug"] == record.slug)
+
+
+def test_each_record_module_has_its_data_file_and_each_data_file_its_module():
+    modules = {m.stem for m in ROOT.joinpath("strategies").glob("*.py") if not m.stem.startswith("_")}
+    modules -= {"spec", "datafile"}
+    assert modules == {m.stem for m in datafile.RECORDS.glob("*.toml")}
+    assert {_module_of(r) for r in strategies.records()} == modules
+
+
+@pytest.mark.parametrize("record", strategies.records(), ids=lambda r: r.slug)
+def test_every_visitor_facing_text_is_a_whole_string_of_the_data_file(record: Strategy):
+    """A translation step reads the texts from strategies/records/*.toml: none may be assembled in code."""
+    data = tomllib.loads(datafile.path_of(_module_of(record)).read_text())
+    for name in ("title", "summary", "lives", "payload_growth"):
+        assert getattr(record, name) == data[name]
+    assert list(record.pros) == data["pros"] and list(record.cons) == data["cons"]
+    for row, raw in zip(record.guide, data.get("guide", []), strict=True):
+        assert (row.case, row.answer) == (raw["case"], raw["answer"])
+        text = row.figure.text if isinstance(row.figure, Figure) else row.figure
+        assert text == raw.get("figure")
+
+
+def test_a_data_file_with_an_unknown_key_fails_loudly(tmp_path, monkeypatch):
+    (tmp_path / "typo.toml").write_text('slug = "typo"\ntitel = "A typo"\n')
+    monkeypatch.setattr(datafile, "RECORDS", tmp_path)
+    with pytest.raises(ValueError, match="unknown keys"):
+        datafile.record("strategies.typo")
+
+
+def test_a_spec_field_is_said_in_the_data_file_or_in_code_not_both():
+    with pytest.raises(ValueError, match="in the data file and in code"):
+        spec_from_data("x", {"round": [], "note": "a"}, {"note": "b"})
+    with pytest.raises(ValueError, match="unknown placeholder"):
+        spec_from_data("x", {"round": [{"set": "rows", "prop": "value", "to": "ROWZ"}]}, {})
 
 
 @pytest.mark.parametrize("record", strategies.records(), ids=lambda r: r.slug)
