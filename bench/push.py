@@ -37,16 +37,13 @@ from .wsclient import Push, WsPage, http_requests, is_socket_call
 
 SHARED_PATH = "/live/shared"
 PROGRESS_PATH = "/live/progress"
-FEED = "live-shared__feed"
-TEXT, SHARE = "live-shared__text", "live-shared__share"
+# The shared page's component ids (components.ids' "<slug>__<name>", spelled out: bench never imports components).
+FEED, TEXT, SHARE, POLL_ASK = (f"live-shared__{name}" for name in ("feed", "text", "share", "poll-ask"))
 POLL_OUTPUT = "live-shared__poll-answer.data"
-POLL_ASK = "live-shared__poll-ask"
 POLL_EVERY = 1.0  # the page's dcc.Interval
 CHANGE_EVERY = 0.25  # seconds between two changes: well inside the site-wide bound (50/s)
-DEFAULT_TABS = 10
-DEFAULT_CHANGES = 100
-PROGRESS_RUNS = 3
-PROGRESS_STEPS = 4
+DEFAULT_TABS, DEFAULT_CHANGES = 10, 100
+PROGRESS_RUNS, PROGRESS_STEPS = 3, 4  # jobs each way on the progress page, steps per job
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
