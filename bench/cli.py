@@ -103,7 +103,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                        help="address the Locust master listens on for workers (default 127.0.0.1; 0.0.0.0 lets other "
                        "machines' workers join, with --remote-workers)")
     swarm.add_argument("--remote-workers", type=int, default=0, metavar="K",
-                       help="Locust workers the master waits for from other machines, besides its own (default 0)")
+                       help="Locust workers the master waits for from other machines (or other processes here, with "
+                       "the default bind), besides its own; it then listens on Locust's port 5557 (default 0)")
     swarm.add_argument("--locust-master", metavar="HOST[:PORT]",
                        help="worker mode: run --load-processes Locust workers for the master at HOST (another machine's "
                        "python -m bench --locust-bind 0.0.0.0 --remote-workers K ...), until it quits; nothing else")
@@ -116,8 +117,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         return args
     if args.out is None:
         parser.error("--out DIR is required")
-    if args.remote_workers < 0 or (args.remote_workers and args.locust_bind in ("127.0.0.1", "localhost")):
-        parser.error("--remote-workers needs --locust-bind on an address other machines reach (e.g. 0.0.0.0)")
+    if args.remote_workers < 0:
+        parser.error("--remote-workers must not be negative")
     if args.scenario == "capacity":
         problem = capacity.check_args(args)
         if problem:

@@ -67,7 +67,8 @@ class Swarm:
         self.settings = {**settings, "records": str(self.records_path), "workers_total": processes + remote_workers}
         self.stop_timeout, self.time_bound = stop_timeout, time_bound
         self.bind_host = bind_host
-        self.port = port or (free_port() if bind_host in ("127.0.0.1", "localhost") else DEFAULT_MASTER_PORT)
+        # Workers started elsewhere (python -m bench --locust-master) need a port they know: Locust's own.
+        self.port = port or (DEFAULT_MASTER_PORT if remote_workers or bind_host not in ("127.0.0.1", "localhost") else free_port())
         self.master: subprocess.Popen | None = None
         self.workers: list[subprocess.Popen] = []
         self.began = 0.0

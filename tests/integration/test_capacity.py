@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 
+from serve import stop
 from strategies import isolated
 from tests.support import ROOT
 
@@ -56,3 +57,27 @@ def test_a_short_ramp_on_two_locust_workers_adds_up(tmp_path):
     assert (out / "report.csv").read_text().count(",capacity,") == len(results)
     html = (out / "report.html").read_text()
     assert "chart-bars" in html and "p95 limit" in html
+
+
+def test_workers_of_another_process_join_the_master_as_another_machine_would(tmp_path):
+    """The several-machines mode on one machine: the master waits for one remote worker, which a second
+    process in worker mode (what each other machine runs) provides; its sessions are counted with the rest."""
+    out = tmp_path / "capacity"
+    helper = subprocess.Popen([sys.executable, "-m", "bench", "--locust-master", "127.0.0.1", "--load-processes", "1"],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bench", "--scenario", "capacity", "--strategies", "baseline-noop", "--steps", "2",
+             "--step-seconds", "4", "--warmup-seconds", "2", "--load-processes", "1", "--remote-workers", "1",
+             "--no-peer", "--out", str(out), "--quiet"],
+            cwd=ROOT, capture_output=True, text=True, timeout=420,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+    finally:
+        stop(helper)
+    report = json.loads((out / "report.json").read_text())
+    engine = report["config"]["load_engine"]
+    assert engine["worker_processes"] == 1 and engine["remote_workers"] == 1, engine
+    (row,) = report["results"]
+    assert row["locust_workers"] == 2, row  # the remote worker drove sessions too
+    assert row["interactions"] > 0 and row["interactions"] == row["locust_interactions"], row
