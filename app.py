@@ -23,10 +23,12 @@ from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
 import compress
+import i18n
 import security
 import stores
 from components import envelope, instruments, operator, ratelimit, shell  # noqa: F401  (instruments registers its callbacks)
 from config import SERVER_CHOICES, ConfigError, Settings, load_settings
+from i18n import _
 from runtime import bench_pass
 from serve import PRIVATE_UMASK, PortInUse, Site, prepare_data_dir
 from stores.background import TASK_QUEUE_ERRORS, make_celery, make_manager
@@ -55,6 +57,7 @@ app = Dash(
 )
 server = app.server
 server.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+i18n.install(server, settings.data_dir / "locale")  # catalogs compiled there; Flask-Babel; ?lang= sets the cookie
 
 
 _FIRST_REQUEST = threading.RLock()
@@ -131,7 +134,7 @@ def _bench_pass_end(_exc):
     bench_pass.clear_pass()
 
 
-app.layout = shell.layout(settings.mode)
+app.layout = functools.partial(shell.layout, settings.mode)  # per request: the navigation in the visitor's language
 
 
 def _error(status: int, message: str):
@@ -148,11 +151,11 @@ def _check_callback_request():
     try:
         body = envelope.parse(request.get_data(cache=True))
     except envelope.Malformed as exc:
-        return _error(400, f"Malformed callback request: {exc}")
+        return _error(400, _("Malformed callback request: %(problem)s", problem=exc))
     request._cached_json = (body, body)  # what request.get_json() returns: werkzeug's cache
     problem = envelope.problem(body, app.callback_map)
     if problem:
-        return _error(400, f"Malformed callback request: {problem}")
+        return _error(400, _("Malformed callback request: %(problem)s", problem=problem))
     try:
         refusal = limiter.check(body, app.callback_map[body["output"]])
     except stores.StoreError:
@@ -162,23 +165,24 @@ def _check_callback_request():
 
 @server.errorhandler(413)
 def _too_large(_exc):
-    return _error(413, f"This update is larger than the server accepts ({settings.max_request_bytes // 2**20} MB). "
-                       "Keep large data on the server (serverside or session-cache) instead of sending it up.")
+    return _error(413, _("This update is larger than the server accepts (%(mb)d MB). "
+                         "Keep large data on the server (serverside or session-cache) instead of sending it up.",
+                         mb=settings.max_request_bytes // 2**20))
 
 
 @server.errorhandler(JobsFull)
 def _jobs_full(exc):
-    return _error(429, f"Background job not started: {_said(exc)}")
+    return _error(429, _("Background job not started: %(reason)s", reason=_said(exc)))
 
 
 @server.errorhandler(stores.StoreError)
 def _store_down(exc):
-    return _error(503, f"Store unavailable: {_said(exc)}")
+    return _error(503, _("Store unavailable: %(reason)s", reason=_said(exc)))
 
 
 def _task_queue_down(exc):
-    return _error(503, f"Store unavailable: the task queue's Redis did not answer ({type(exc).__name__}: {_said(exc)}). "
-                       "Try again when it is back.")
+    return _error(503, _("Store unavailable: the task queue's Redis did not answer (%(error)s: %(reason)s). "
+                         "Try again when it is back.", error=type(exc).__name__, reason=_said(exc)))
 
 
 # Background callbacks reach Redis through Celery and kombu, whose errors are not ours:
@@ -189,18 +193,18 @@ for _kind in TASK_QUEUE_ERRORS:
 
 @server.errorhandler(InvalidSessionId)
 def _bad_session(exc):
-    return _error(400, f"Rejected session id: {_said(exc)}. Reload the page for a new session.")
+    return _error(400, _("Rejected session id: %(reason)s. Reload the page for a new session.", reason=_said(exc)))
 
 
 @server.errorhandler(BadPayload)
 def _bad_payload(exc):
-    return _error(400, f"Rejected data from the browser: {_said(exc)}")
+    return _error(400, _("Rejected data from the browser: %(reason)s", reason=_said(exc)))
 
 
 @server.errorhandler(DependencyException)
 def _no_such_asset(_exc):
     # Dash raises this for a component-suite path it does not serve: a 500 and 3 KB of log each.
-    return _error(404, "No such file: the component suites serve only the files Dash registered.")
+    return _error(404, _("No such file: the component suites serve only the files Dash registered."))
 
 
 @server.errorhandler(Exception)
@@ -213,9 +217,9 @@ def _last_resort(exc):
         return exc
     if request.path.endswith(stores.telemetry.CALLBACK_PATH) and isinstance(exc, _INPUT_ERRORS):
         log.warning("callback input not handled by its page: %s: %s", type(exc).__name__, _said(exc))
-        return _error(400, f"Rejected callback input: {type(exc).__name__}: {_said(exc)}")
+        return _error(400, _("Rejected callback input: %(error)s: %(reason)s", error=type(exc).__name__, reason=_said(exc)))
     log.exception("unhandled error on %s", request.path[:200])
-    return _error(500, "Internal error: the server log has the details.")
+    return _error(500, _("Internal error: the server log has the details."))
 
 
 _INPUT_ERRORS = (TypeError, KeyError, IndexError, AttributeError, ValueError, OverflowError, RecursionError)

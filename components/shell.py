@@ -2,6 +2,9 @@
 
 From Bootstrap's lg breakpoint (992 px) up, the navigation is a fixed dark column on the left;
 below it, a top bar whose menu a toggler opens and closes (and any navigation closes again).
+
+Built per request in the visitor's language (i18n): the layout is a function, <html lang> is set by an
+index hook, and the menu starts with the language switch (plain ?lang= links: a full page load).
 """
 
 from __future__ import annotations
@@ -10,9 +13,12 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, clientside_callback, dcc, html
 
+import i18n
+from i18n import _, lazy_gettext
+
 from .strategy import GROUPS
 
-# The one place the document's language is set; pages are English until translations arrive.
+# The document's language as index_string() writes it; _document_language puts the visitor's in its place.
 LANGUAGE = "en"
 NAV_MENU = "lab-nav"
 NAV_TOGGLE = "lab-nav-toggle"
@@ -39,6 +45,35 @@ _INDEX = """<!DOCTYPE html>
 
 def index_string(lang: str = LANGUAGE) -> str:
     return _INDEX.format(lang=lang)
+
+
+_HTML_OPEN = '<html lang="{lang}">'
+
+
+@dash.hooks.index()
+def _document_language(index: str) -> str:
+    """Dash's index hook (every app in the process, per request): <html lang> in the visitor's language.
+    An index that is not index_string()'s is left alone."""
+    return index.replace(_HTML_OPEN.format(lang=LANGUAGE), _HTML_OPEN.format(lang=i18n.tag()), 1)
+
+
+# How the site stores its data, as the mode line names it (a mode not listed is shown as it is).
+_MODES = {"embedded": lazy_gettext("embedded")}
+LANGUAGE_LABEL = "lab-lang-label"
+
+
+def language_switch() -> html.Div:
+    """English / 简体中文 / 日本語: each a ?lang= link on the current page, the visitor's marked aria-current."""
+    here = i18n.current()
+    links = [
+        html.A(name, href=f"?{i18n.QUERY}={code}", lang=i18n.TAGS[code], hrefLang=i18n.TAGS[code],
+               className="nav-link px-2 active" if code == here else "nav-link px-2",
+               **({"aria-current": "true"} if code == here else {}))
+        for code, name in i18n.LANGUAGES.items()
+    ]
+    return html.Div([html.Div(_("Language"), id=LANGUAGE_LABEL, className="lab-nav-section"),
+                     html.Div(links, className="nav nav-pills flex-row flex-wrap")],
+                    role="group", **{"aria-labelledby": LANGUAGE_LABEL})
 
 
 def _section(label: str, links: list) -> list:
@@ -71,8 +106,8 @@ def sidebar(mode: str, root: str | None = None, external: bool = False) -> html.
             sections += _section(label, links)
     tools = [p for p in dash.page_registry.values() if p.get("tool")]
     if tools:
-        sections += _section("Measure", [_link(p["name"], p["relative_path"], external) for p in tools])
-    mode_line = html.Div([dbc.Badge(mode, color="info" if mode == "redis" else "secondary", className="me-1"), f"dash {dash.__version__}"],
+        sections += _section(_("Measure"), [_link(p["name"], p["relative_path"], external) for p in tools])
+    mode_line = html.Div([dbc.Badge(str(_MODES.get(mode, mode)), color="info" if mode == "redis" else "secondary", className="me-1"), f"dash {dash.__version__}"],
                          className="lab-mode")
     toggler = html.Button(
         html.Span(className="navbar-toggler-icon"),
@@ -80,7 +115,7 @@ def sidebar(mode: str, root: str | None = None, external: bool = False) -> html.
         className="navbar-toggler lab-nav-toggle",
         type="button",
         n_clicks=0,
-        **{"aria-controls": NAV_MENU, "aria-expanded": "false", "aria-label": "Pages"},
+        **{"aria-controls": NAV_MENU, "aria-expanded": "false", "aria-label": _("Pages")},
     )
     return html.Nav(
         [
@@ -90,22 +125,24 @@ def sidebar(mode: str, root: str | None = None, external: bool = False) -> html.
                         [
                             dcc.Link([html.Span("◧", className="lab-logo"), "Dash State Lab"], href=root, refresh=external,
                                      className="lab-brand"),
-                            html.Div("sharing state between callbacks", className="lab-tagline"),
+                            html.Div(_("sharing state between callbacks"), className="lab-tagline"),
                         ]
                     ),
                     toggler,
                 ],
                 className="lab-nav-head",
             ),
-            dbc.Collapse([html.Div(sections, className="lab-nav-links"), mode_line], id=NAV_MENU, is_open=False, navbar=True,
+            dbc.Collapse([language_switch(), html.Div(sections, className="lab-nav-links"), mode_line], id=NAV_MENU, is_open=False, navbar=True,
                          className="lab-nav"),
         ],
         className="lab-sidebar navbar navbar-expand-lg navbar-dark",
-        **{"aria-label": "Pages"},
+        **{"aria-label": _("Pages")},
     )
 
 
 def layout(mode: str) -> html.Div:
+    """The page frame; the Dash app's layout as a function of the request (app.py), so the navigation
+    follows the visitor's language."""
     return html.Div([sidebar(mode), html.Main(dash.page_container, className="lab-main", id="lab-main")], className="lab-shell")
 
 

@@ -5,13 +5,38 @@ Each strategy page registers its record (strategies/<module>.py): dash.register_
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import html
 
-from strategies import GROUPS
+from i18n import gettext, lazy_gettext
+from strategies import GROUPS as RECORD_GROUPS
 
 from . import sources
+
+# The group labels of strategies.GROUPS, marked here for translation (the records import none of the
+# site's layers). Never shown themselves: GROUPS translates strategies.GROUPS's words when read, so a
+# label reworded there shows its new English words until it is marked again here (tests/unit/test_translations).
+_MARKED_GROUP_LABELS = (lazy_gettext("From the guides"), lazy_gettext("Beyond the guides"))
+
+
+class _GroupLabels(Mapping):
+    """strategies.GROUPS (group key -> label) in the visitor's language: each label a str translated when
+    read (a Dash prop is JSON, never a lazy string), in strategies.GROUPS's order."""
+
+    def __getitem__(self, key: str) -> str:
+        return gettext(RECORD_GROUPS[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(RECORD_GROUPS)
+
+    def __len__(self) -> int:
+        return len(RECORD_GROUPS)
+
+
+GROUPS = _GroupLabels()
 
 
 def strategies() -> list[dict]:

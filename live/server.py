@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html
 
 import app as site  # the Flask site first: its Dash app must exist before this one (see asgi.py)
+import i18n
 from components import shell
 from config import PROJECT_DIR
 
@@ -57,6 +58,8 @@ live = Dash(
     websocket_max_workers=WS_THREADS,
 )
 server = live.server
+# Each request's language (?lang=, the cookie, Accept-Language) for <html lang> and the navigation, as on the Flask site.
+server.add_middleware(i18n.LanguageMiddleware)
 
 _PAGES: dict[str, Callable] = {}
 
@@ -107,9 +110,8 @@ def load_pages(names=PAGES) -> list[str]:
     return loaded
 
 
-def finish() -> None:
-    """Build the layout once every page is registered (the sidebar lists the Flask site's registry)."""
-    live.layout = html.Div(
+def _layout() -> html.Div:
+    return html.Div(
         [
             dcc.Location(id=LOCATION),
             shell.sidebar(settings.mode, root="/", external=True),
@@ -117,4 +119,10 @@ def finish() -> None:
         ],
         className="lab-shell",
     )
+
+
+def finish() -> None:
+    """Set the layout once every page is registered (the sidebar lists the Flask site's registry); it is
+    built per request, so the navigation follows the visitor's language."""
+    live.layout = _layout
     shell.nav_toggle(live.clientside_callback, LOCATION)

@@ -39,10 +39,19 @@ def _wait_settled(page, timeout_ms: int) -> None:
     wait_js(page, _SETTLED, timeout=timeout_ms / 1000, message=f"{page.url} to settle")
 
 
+# The live pages (live/server.py) poll or tick by design, /live/shared over HTTP every second, for as long
+# as they are open: the network is never idle there, so on them settle waits for the first callbacks only.
+LIVE_PREFIX = "/live/"
+
+
 def settle(page, timeout_ms: int = 60_000) -> None:
-    """Wait until the page's first callbacks have answered and the network is quiet."""
+    """Wait until the page's first callbacks have answered and (but on a live page) the network is quiet."""
     _wait_settled(page, timeout_ms)
-    page.wait_for_load_state("networkidle", timeout=timeout_ms)
+    if LIVE_PREFIX in page.url:
+        page.wait_for_load_state("load", timeout=timeout_ms)
+        page.evaluate("() => document.fonts.ready.then(() => true)")
+    else:
+        page.wait_for_load_state("networkidle", timeout=timeout_ms)
     _wait_settled(page, timeout_ms)
 
 

@@ -2,8 +2,9 @@
 
 
 def sidebar_links(page) -> list[str]:
-    page.wait_for_selector(".lab-sidebar a")
-    return page.eval_on_selector_all(".lab-sidebar a", "els => els.map(e => e.getAttribute('href'))")
+    # Page links only: the language switch's ?lang= links are in the sidebar too.
+    page.wait_for_selector(".lab-sidebar a[href^='/']")
+    return page.eval_on_selector_all(".lab-sidebar a[href^='/']", "els => els.map(e => e.getAttribute('href'))")
 
 
 def test_every_page_renders_cleanly(site, new_page):
