@@ -59,21 +59,19 @@ def _document_language(index: str) -> str:
 
 # How the site stores its data, as the mode line names it (a mode not listed is shown as it is).
 _MODES = {"embedded": lazy_gettext("embedded")}
-LANGUAGE_LABEL = "lab-lang-label"
 
 
 def language_switch() -> html.Div:
-    """English / 简体中文 / 日本語: each a ?lang= link on the current page, the visitor's marked aria-current."""
+    """English / 简体中文 / 日本語 under the brand, outside the phone menu (a reader of the Chinese or Japanese
+    guide finds it without opening anything): each a ?lang= link on the current page, the visitor's marked
+    aria-current."""
     here = i18n.current()
     links = [
         html.A(name, href=f"?{i18n.QUERY}={code}", lang=i18n.TAGS[code], hrefLang=i18n.TAGS[code],
-               className="nav-link px-2 active" if code == here else "nav-link px-2",
-               **({"aria-current": "true"} if code == here else {}))
+               className="lab-lang-link", **({"aria-current": "true"} if code == here else {}))
         for code, name in i18n.LANGUAGES.items()
     ]
-    return html.Div([html.Div(_("Language"), id=LANGUAGE_LABEL, className="lab-nav-section"),
-                     html.Div(links, className="nav nav-pills flex-row flex-wrap")],
-                    role="group", **{"aria-labelledby": LANGUAGE_LABEL})
+    return html.Div(links, className="lab-lang", role="group", **{"aria-label": _("Language")})
 
 
 def _section(label: str, links: list) -> list:
@@ -126,13 +124,14 @@ def sidebar(mode: str, root: str | None = None, external: bool = False) -> html.
                             dcc.Link([html.Span("◧", className="lab-logo"), "Dash State Lab"], href=root, refresh=external,
                                      className="lab-brand"),
                             html.Div(_("sharing state between callbacks"), className="lab-tagline"),
+                            language_switch(),
                         ]
                     ),
                     toggler,
                 ],
                 className="lab-nav-head",
             ),
-            dbc.Collapse([language_switch(), html.Div(sections, className="lab-nav-links"), mode_line], id=NAV_MENU, is_open=False, navbar=True,
+            dbc.Collapse([html.Div(sections, className="lab-nav-links"), mode_line], id=NAV_MENU, is_open=False, navbar=True,
                          className="lab-nav"),
         ],
         className="lab-sidebar navbar navbar-expand-lg navbar-dark",

@@ -213,7 +213,7 @@ def layout():
         "push", "Pushed over the WebSocket",
         "websocket=True: the click, every step (set_props) and the result travel on the one socket this browser "
         "opened when the page loaded. No HTTP request per step.",
-        extra=[dbc.Button("Drop this connection", id=ids("drop"), color="warning", outline=True, size="sm",
+        extra=[dbc.Button("Drop this connection", id=ids("drop"), color="danger", outline=True, size="sm",
                           title="The server closes this browser's socket, as a dying worker would")],
     )
     poll = _side(

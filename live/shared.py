@@ -52,7 +52,7 @@ def _column(title: str, name: str, how: str) -> dbc.Col:
         dbc.Card(
             dbc.CardBody(
                 [
-                    html.H3(title, className="h6 mb-1"),
+                    html.H2(title, className="h6 mb-1"),
                     html.Div(how, className="small text-muted mb-2"),
                     html.Div("…", id=ids(f"{name}-value"), className="lab-live-value"),
                     html.Div("", id=ids(f"{name}-meta"), className="small text-muted mb-2"),
@@ -107,7 +107,7 @@ def _demo() -> html.Div:
             ),
             dbc.Switch(id=ids("polling"), label="keep polling (turn off to see what push alone costs)", value=True,
                        className="small mt-1"),
-            html.H3("Latest changes", className="h6 mt-3"),
+            html.H2("Latest changes", className="h6 mt-3"),
             html.Div("", id=ids("history"), className="small lab-live-history"),
             dcc.Store(id=FEED),
             dcc.Store(id=ids("poll-ask")),

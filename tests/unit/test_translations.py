@@ -14,6 +14,7 @@ import asyncio
 import os
 import shutil
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import flask
@@ -172,7 +173,9 @@ def _live_request(query=b"", headers=()):
         return {"type": "http.request", "body": b""}
 
     scope = {"type": "http", "path": "/live/progress", "query_string": query, "headers": list(headers), "scheme": "http"}
-    asyncio.run(i18n.LanguageMiddleware(endpoint)(scope, receive, send))
+    # In a thread of its own: in the full suite, Playwright's sync API keeps an event loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, i18n.LanguageMiddleware(endpoint)(scope, receive, send)).result()
     cookies = [v.decode() for k, v in sent[0]["headers"] if k == b"set-cookie"]
     return seen["language"], cookies
 
