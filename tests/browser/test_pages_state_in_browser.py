@@ -344,7 +344,8 @@ def test_browser_store_survives_as_claimed_and_reports_the_quota(embedded_site, 
 
         deliberate = [p for p in problems if QUOTA_ERROR in p]
         assert deliberate, "the quota write should have thrown in the browser"
-        assert [p for p in problems if QUOTA_ERROR not in p] == []
+        # A callback still in flight when the test reloads is aborted by the browser: not a failure.
+        assert [p for p in problems if QUOTA_ERROR not in p and "net::ERR_ABORTED" not in p] == []
         assert other_problems == []
     finally:
         context.close()
