@@ -95,7 +95,8 @@ def _strategy_pages() -> list[dict]:
 def sidebar(mode: str, root: str | None = None, external: bool = False) -> html.Nav:
     """The navigation. `root` is the Flask site's "/" (default: the current app's); `external` makes every
     link a full page load, as the live app needs for links into the Flask site."""
-    root = dash.get_relative_path("/") if root is None else root
+    # The current app's own prefix: dash.get_relative_path reads the last-created app's (the live app, /live/).
+    root = dash.get_app().get_relative_path("/") if root is None else root
     listed = _strategy_pages()
     sections = []
     for group, label in GROUPS.items():

@@ -53,7 +53,8 @@ SOURCES = {
 
 
 def href(source: Source) -> str:
-    return dash.get_asset_url(f"sources/{source.file}")
+    # The current app's own prefix: dash.get_asset_url reads the last-created app's (the live app, /live/).
+    return dash.get_app().get_asset_url(f"sources/{source.file}")
 
 
 def label(number: str) -> str:

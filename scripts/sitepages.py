@@ -32,7 +32,8 @@ def page_paths(page, url: str) -> list[str]:
 
 
 def slug(path: str) -> str:
-    return path.strip("/") or "home"
+    """A page's name in file names: /live/shared -> live-shared, / -> home."""
+    return path.strip("/").replace("/", "-") or "home"
 
 
 def _wait_settled(page, timeout_ms: int) -> None:

@@ -11,6 +11,8 @@ def test_every_page_renders_cleanly(site, new_page):
     page, problems = new_page()
     page.goto(site.url + "/")
     links = sidebar_links(page)
+    # The brand leads home on the Flask site, whose layout is built per request beside the live app at /live/.
+    assert page.get_attribute(".lab-brand", "href") == "/"
     strategies = [href for href in links if href not in ("/", "/benchmark")]
     assert len(strategies) >= 1
     # The home catalogue lists exactly the strategies the sidebar lists, both read from the registry.
