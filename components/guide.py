@@ -2,7 +2,8 @@
 answer, and whether it works across several hosts (and what that needs).
 
 The figures come from the reference runs committed with the site (docs/bench/default: one host,
-embedded; docs/bench/scale-out: two hosts on one Redis), never from a visitor's run, so every
+embedded; docs/bench/scale-out: two hosts on one Redis; docs/bench/push: the live pages, pushed against
+polled), never from a visitor's run, so every
 visitor reads the same evidence.
 """
 
@@ -46,6 +47,27 @@ def _report(name: str) -> dict:
     rows = {r["strategy"]: r for r in data.get("results", []) if r.get("rows") == ROWS}
     rows[None] = data.get("config", {})
     return rows
+
+
+@functools.cache
+def _push_rows() -> dict:
+    """(strategy, kind) -> result row of the committed push run (docs/bench/push: the live pages, push and poll)."""
+    try:
+        data = json.loads((BENCH / "push" / "report.json").read_text())
+    except (OSError, ValueError) as exc:
+        log.warning("decision guide: cannot read the push reference run: %s", exc)
+        return {}
+    return {(r.get("strategy"), r.get("kind")): r for r in data.get("results", []) if isinstance(r, dict)}
+
+
+def pushed(slug: str, kind: str = "push") -> dict:
+    """A live page's row of the push run, `kind` "push" or "poll" ({} when not measured)."""
+    return _push_rows().get((slug, kind)) or {}
+
+
+def push_ms(slug: str, kind: str, key: str) -> str:
+    value = pushed(slug, kind).get(key)
+    return "unknown" if not isinstance(value, int | float) else f"{value:,.0f} ms"
 
 
 def result(slug: str, run: str = "default") -> dict | None:
@@ -108,7 +130,8 @@ def reference_note() -> html.P:
 
 
 # What a record's guide figure (strategies.Guide.figure) is given as `g`: the words for the reference runs' figures.
-FIGURES = SimpleNamespace(ms=ms, traffic=traffic, stale=stale, result=result, config=config)
+FIGURES = SimpleNamespace(ms=ms, traffic=traffic, stale=stale, result=result, config=config, push_ms=push_ms,
+                          pushed=pushed)
 
 
 def table(rows, known: dict) -> dbc.Table:

@@ -43,7 +43,8 @@ def catalogue(listed, measured=None):
             title = html.Td(html.Span(dcc.Link(s["title"], href=page_path(s["slug"])), title=s["summary"]))
             cells = [_cell(key, s[key]) for key, _ in COLUMNS]
             if measured:
-                cells.append(_measured(measured.by_strategy.get(s["slug"])))
+                row = measured.by_strategy.get(s["slug"])
+                cells.append(_measured(row) if row or not guide.pushed(s["slug"]) else _pushed(s["slug"]))
                 if measured.server:
                     cells.append(_measured(measured.server.by_strategy.get(s["slug"]), run="server"))
             rows.append(html.Tr([title] + cells, **{"data-slug": s["slug"]}))
@@ -65,6 +66,20 @@ def _measured(row: dict | None, run: str = "reference") -> html.Td:
         **{"data-wire": str(up + int(wire))},
     ))
     return td
+
+
+def _pushed(slug: str) -> html.Td:
+    """A live page has no row in the standard run: its figures come from the push run (docs/bench/push)."""
+    push, poll = guide.pushed(slug), guide.pushed(slug, "poll")
+    key = "propagation_ms_p95" if "propagation_ms_p95" in push else "first_progress_ms_p50"
+    what = "p95 to every other tab" if key == "propagation_ms_p95" else "to first progress"
+    return html.Td(
+        html.Div([html.Div([html.Span(f"{push.get(key, 0):,.0f} ms", className="lab-ms"), f" pushed, {what}"],
+                           className="lab-measured-figures"),
+                  html.Div(f"polling: {poll.get(key, 0):,.0f} ms", className="small text-muted")],
+                 title="From the push reference run (python -m bench --scenario push, docs/bench/push)"),
+        **{"data-run": "push"},
+    )
 
 
 # The questions a developer choosing a strategy asks, in the order worth asking them: each strategy's

@@ -7,4 +7,10 @@ from __future__ import annotations
 
 from strategies.datafile import record
 
-STRATEGY = record(__name__)
+
+def _figure(g) -> dict:
+    """Propagation to the other tabs, pushed and polled, from the push reference run."""
+    return {kind + "_p95": g.push_ms("live-shared", kind, "propagation_ms_p95") for kind in ("push", "poll")}
+
+
+STRATEGY = record(__name__, figures={36: _figure})

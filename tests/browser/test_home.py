@@ -4,6 +4,7 @@ reference run, and beside it this server's run when it is comparable (same rows,
 from __future__ import annotations
 
 import copy
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -54,6 +55,10 @@ def test_catalogue_shows_the_reference_run_then_the_latest_run_here(site, new_pa
     # The picture agrees with the numbers: the hidden div moves far more than the key-only store.
     assert on_page["hidden-div"][0] > 10 * on_page["serverside"][0]
     assert "in the browser" in page.inner_text('tr[data-slug="clientside"]')
+    # The live pages are not in the standard run: their cells come from the push reference run.
+    for slug in ("live-shared", "live-progress"):
+        cell = page.inner_text(f'tr[data-slug="{slug}"] td[data-run="push"]')
+        assert re.search(r"\d+ ms pushed.*polling: \d+ ms", cell, re.S), cell
 
     assert caption.get_attribute("data-server") == "no" and "No run on this server yet" in caption.inner_text()
 
