@@ -45,13 +45,16 @@ settings = load_settings()
 lab = stores.configure(settings)
 celery_app = make_celery(settings)
 cache = make_cache(settings)
+# One manager for every background callback of the process, the live app's polled twin too: Dash registers each
+# background function with every manager there is, and two Celery managers made Celery warn of duplicate tasks.
+background_manager = make_manager(settings, celery_app)
 
 app = Dash(
     __name__,
     use_pages=True,
     title="Dash State Lab",
     update_title=None,
-    background_callback_manager=make_manager(settings, celery_app),
+    background_callback_manager=background_manager,
     suppress_callback_exceptions=True,
     index_string=shell.index_string(),
 )

@@ -40,7 +40,6 @@ from components.ids import Ids
 from live.server import in_browser, lab, live, page, settings
 from runtime import background_jobs as jobs
 from stores import sessions
-from stores.background import make_manager
 from strategies.live_progress import STRATEGY
 
 log = logging.getLogger(__name__)
@@ -54,8 +53,8 @@ JOBS_PER_WORKER = 4  # pushed jobs computing at once in one worker process (each
 DROP_CODE = 4002  # the close code of "Drop this connection": any code but 1000/4001 makes the renderer reconnect
 DROP_REASON = "dropped on request (demo)"
 POLL_INTERVAL_MS = 500  # as on /background
-# The polled twin goes through the site's own kind of manager: DiskcacheManager embedded, Celery with Redis.
-MANAGER = make_manager(settings, site.celery_app)
+# The polled twin goes through the site's own manager: DiskcacheManager embedded, Celery with Redis.
+MANAGER = site.background_manager
 
 STATES = [State(ids("rows"), "value"), State(ids("steps"), "value"), State(ids("token"), "data")]
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -246,20 +245,9 @@ def test_catalogs_compile_when_stale_and_translate(tmp_path):
 def test_workers_compiling_at_once_leave_whole_catalogs(tmp_path):
     source, dest = tmp_path / "source", tmp_path / "locale"
     _copy_catalogs(source)
-    errors = []
-
-    def compile_one():
-        try:
-            i18n.compile_catalogs(dest, source)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=compile_one) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    with ThreadPoolExecutor(8) as pool:  # eight workers starting at once
+        runs = [pool.submit(i18n.compile_catalogs, dest, source) for _ in range(8)]
+    assert [run.exception() for run in runs] == [None] * 8
     assert not list(tmp_path.rglob("*.tmp"))
     site = _site(dest)
     with site.test_request_context("/?lang=zh"):
