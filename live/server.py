@@ -26,7 +26,7 @@ from config import PROJECT_DIR
 log = logging.getLogger("statelab.live")
 
 PREFIX = "/live/"
-PAGES = ("live.progress", "live.shared")
+PAGES = ("live.pages.progress", "live.pages.shared")
 LOCATION = "live-location"
 CONTENT = "live-content"
 

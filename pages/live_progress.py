@@ -1,5 +1,5 @@
 """The Flask site's registry entry for /live/progress (nav, home catalogue, strategy records); the page itself is
-live/progress.py on the live app, which asgi.py serves."""
+live/pages/progress.py on the live app, which asgi.py serves."""
 
 import dash
 

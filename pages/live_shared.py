@@ -1,5 +1,5 @@
 """The Flask site's registry entry for /live/shared (nav, home catalogue, strategy records); the page itself is
-live/shared.py on the live app, which asgi.py serves."""
+live/pages/shared.py on the live app, which asgi.py serves."""
 
 import dash
 

@@ -1,4 +1,4 @@
-"""Progress pushed, not polled: the record of pages/live_progress.py (the live page is live/progress.py).
+"""Progress pushed, not polled: the record of pages/live_progress.py (the live page is live/pages/progress.py).
 
 Its texts and values are strategies/records/live_progress.toml; this module adds only what must be code.
 """

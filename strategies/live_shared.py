@@ -1,4 +1,4 @@
-"""Live shared state: the record of pages/live_shared.py (the live page is live/shared.py).
+"""Live shared state: the record of pages/live_shared.py (the live page is live/pages/shared.py).
 
 Its texts and values are strategies/records/live_shared.toml; this module adds only what must be code.
 """
