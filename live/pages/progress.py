@@ -184,7 +184,7 @@ def _side(kind: str, title: str, text: str, extra=()) -> dbc.Col:
     return dbc.Col(
         dbc.Card(
             [
-                dbc.CardHeader(html.Span(title, className="fw-semibold")),
+                dbc.CardHeader(html.H2(title, className="h6 fw-semibold mb-0")),
                 dbc.CardBody(
                     [
                         html.P(text, className="small text-muted"),
