@@ -5,7 +5,7 @@ cookie, so a link carries it), that cookie, the browser's `Accept-Language`, els
 a browser sends is ignored, never an error. The Flask site asks through Flask-Babel (`install`); the live
 app (Dash on FastAPI, no Flask request) through `LanguageMiddleware`, which reads the same three.
 
-Code marks its texts with `_`, `ngettext` and (module level) `lazy_gettext`; a lazy string must be made a
+Code marks its texts with `_`, `ngettext`, (module level) `lazy_gettext` and `N_` (marked, left English); a lazy string must be made a
 str (`str(...)`) before it reaches a Dash prop, which is JSON. The catalogs are translations/<locale>/
 LC_MESSAGES/messages.po; their .mo files are build outputs, compiled by `compile_catalogs` at start-up
 into the data directory (<data dir>/locale/), the one place the site writes.
@@ -13,6 +13,7 @@ into the data directory (<data dir>/locale/), the one place the site writes.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import decimal
 import functools
@@ -79,6 +80,17 @@ def current() -> str:
     return _ASGI_LANGUAGE.get()
 
 
+@contextlib.contextmanager
+def speaking(code: str | None):
+    """gettext in language `code` (junk: English) where no request says which: a background job, a report.
+    Inside a Flask application context Flask-Babel's choice still wins."""
+    token = _ASGI_LANGUAGE.set(_code(code) or DEFAULT)
+    try:
+        yield
+    finally:
+        _ASGI_LANGUAGE.reset(token)
+
+
 def tag() -> str:
     """The visitor's language as a BCP 47 tag, for <html lang>: en, zh-Hans or ja."""
     return TAGS[current()]
@@ -103,7 +115,9 @@ def _catalog(code: str) -> support.NullTranslations:
 
 
 def _translations() -> support.NullTranslations:
-    if flask.has_app_context():
+    # Flask-Babel's in a site that installed it; a Flask app without it (the peer sites the benchmark
+    # measures import some of the site's views) reads as the ASGI side does.
+    if flask.has_app_context() and "babel" in flask.current_app.extensions:
         return flask_babel.get_translations()
     return _catalog(_ASGI_LANGUAGE.get())
 
@@ -126,6 +140,12 @@ def lazy_gettext(string: str, **variables) -> LazyString:
 
 
 _ = gettext
+
+
+def N_(text: str) -> str:
+    """Marks a text for translation (babel.cfg's -k N_) where it must stay English, e.g. a page's registry name;
+    the code that shows it translates it then with gettext."""
+    return text
 
 
 @functools.cache

@@ -33,15 +33,17 @@
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     background: {
-      /* -> [tick disabled, button disabled, status text, failure record] */
-      syncWatch: function (nClicks, _nIntervals, limits) {
+      /* -> [tick disabled, button disabled, status text, failure record]
+       * texts: the page's translations (pages/background.py, _js_texts); English when absent. */
+      syncWatch: function (nClicks, _nIntervals, limits, texts) {
         const nc = window.dash_clientside.no_update;
         const triggered = (window.dash_clientside.callback_context.triggered || []).map(function (t) { return t.prop_id; });
         if (triggered.some(function (p) { return p.endsWith("sync-run.n_clicks"); })) {
           state.started = Date.now();
           state.clicks = nClicks;
           state.outcome = null;
-          return [false, true, "Running inside a web worker… 0 s", null];
+          const first = (texts && texts.running) || "Running inside a web worker… {seconds} s";
+          return [false, true, first.replace("{seconds}", "0"), null];
         }
         if (!state.started) return [true, nc, nc, nc];
         const outcome = state.outcome;
@@ -54,8 +56,10 @@
           return [true, false, "", nc];
         }
         const seconds = Math.floor((Date.now() - state.started) / 1000);
-        return [false, true, "Running inside a web worker… " + seconds + " s (the request timeout: " +
-          limits.timeout + " s, the job needs " + limits.needs + " s)", nc];
+        const running = (texts && texts.runningLimits) ||
+          "Running inside a web worker… {seconds} s (the request timeout: {timeout} s, the job needs {needs} s)";
+        return [false, true, running.replace("{seconds}", String(seconds)).replace("{timeout}", String(limits.timeout))
+          .replace("{needs}", String(limits.needs)), nc];
       },
     },
   });

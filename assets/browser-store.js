@@ -13,6 +13,12 @@
   function num(n) { return Number(n).toLocaleString("en-US"); }
   function clock(ms) { return ms ? new Date(ms).toLocaleTimeString("en-GB") : "?"; }
   function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
+  /* A text in the visitor's language (the page's texts store, pages/browser_store.py), else the English
+   * one, with its {name}s filled in. */
+  function say(texts, key, english, values) {
+    const template = (texts && texts[key]) || english;
+    return template.replace(/\{(\w+)\}/g, (all, name) => (values && name in values ? String(values[name]) : all));
+  }
 
   /* What a stored string describes, without trusting it. */
   function describe(text) {
@@ -26,17 +32,18 @@
     return {present: true, chars: chars, rows: value.rows, region: String(value.region), written: value.written};
   }
 
-  function foundText(f) {
-    if (!f || !f.present) return "empty";
-    if (f.malformed) return "**something else** (" + human(f.chars) + ", not written by this page)";
-    return "**" + num(f.rows) + " rows** (" + f.region + "), " + human(f.chars) + ", written " + clock(f.written);
+  function foundText(f, texts) {
+    if (!f || !f.present) return say(texts, "empty", "empty");
+    if (f.malformed) return say(texts, "foundOther", "**something else** ({size}, not written by this page)", {size: human(f.chars)});
+    return say(texts, "foundRows", "**{rows} rows** ({region}), {size}, written {time}",
+      {rows: num(f.rows), region: f.region, size: human(f.chars), time: clock(f.written)});
   }
 
-  function writeText(w) {
+  function writeText(w, texts) {
     if (!w) return "—";
-    if (w.kind === "memory") return num(w.rows) + " rows kept in page memory only";
-    if (w.ok) return "persisted: " + num(w.rows) + " rows, " + human(w.chars);
-    return "**NOT persisted**: " + human(w.chars) + " refused (quota exceeded)";
+    if (w.kind === "memory") return say(texts, "writeMemory", "{rows} rows kept in page memory only", {rows: num(w.rows)});
+    if (w.ok) return say(texts, "writePersisted", "persisted: {rows} rows, {size}", {rows: num(w.rows), size: human(w.chars)});
+    return say(texts, "writeRefused", "**NOT persisted**: {size} refused (quota exceeded)", {size: human(w.chars)});
   }
 
   const ns = (window.dash_clientside = window.dash_clientside || {});
@@ -52,7 +59,7 @@
       return found;
     },
 
-    check: async function (attempt, memoryData, sessionData, localData, writes) {
+    check: async function (attempt, memoryData, sessionData, localData, writes, texts) {
       const nc = window.dash_clientside.no_update;
       if (!attempt) return [nc, nc, nc];
       const kind = attempt.storage;
@@ -64,8 +71,9 @@
       if (kind === "memory") {
         record.ok = true;
         next[kind] = record;
-        return ["**Written to page memory.** " + human(chars) + " (" + num(chars) + " characters), " + num(attempt.rows) +
-          " rows. Nothing is saved anywhere: a reload or a new tab starts empty.", "bs-verdict alert alert-info", next];
+        return [say(texts, "checkMemory", "**Written to page memory.** {size} ({chars} characters), {rows} rows. " +
+          "Nothing is saved anywhere: a reload or a new tab starts empty.", {size: human(chars), chars: num(chars), rows: num(attempt.rows)}),
+          "bs-verdict alert alert-info", next];
       }
       const area = AREAS[kind];
       const storage = window[area];
@@ -77,10 +85,14 @@
         if (stored !== null && stored.length === chars && stored.indexOf(attempt.token) !== -1) {
           record.ok = true;
           next[kind] = record;
-          return ["**Persisted.** " + human(chars) + " (" + num(chars) + " characters) in `" + area + "` under the key `" +
-            attempt.key + "`, " + (100 * chars / attempt.quota).toFixed(1) + " % of the ~5 M-character quota. " +
-            (kind === "session" ? "Reload: it comes back. A new tab: it does not." : "Reload or open a new tab: it comes back."),
-            "bs-verdict alert alert-success", next];
+          const values = {size: human(chars), chars: num(chars), area: area, key: attempt.key,
+            percent: (100 * chars / attempt.quota).toFixed(1) + " %"};
+          const persisted = kind === "session"
+            ? say(texts, "checkSession", "**Persisted.** {size} ({chars} characters) in `{area}` under the key `{key}`, " +
+                "{percent} of the ~5 M-character quota. Reload: it comes back. A new tab: it does not.", values)
+            : say(texts, "checkLocal", "**Persisted.** {size} ({chars} characters) in `{area}` under the key `{key}`, " +
+                "{percent} of the ~5 M-character quota. Reload or open a new tab: it comes back.", values);
+          return [persisted, "bs-verdict alert alert-success", next];
         }
         if (performance.now() > deadline) break;
         await sleep(100);
@@ -98,38 +110,52 @@
       record.ok = false;
       record.reason = reason;
       next[kind] = record;
-      const links = (attempt.alternatives || []).map((a) => "[" + a[0] + "](" + a[1] + ")").join(" or ");
+      const linked = (attempt.alternatives || []).map((a) => "[" + a[0] + "](" + a[1] + ")");
+      const links = linked.length
+        ? linked.reduce((first, second) => say(texts, "or", "{first} or {second}", {first: first, second: second}))
+        : "";
       const quotaHit = /quota/i.test(reason);
+      const failed = {size: human(chars), chars: num(chars), rows: num(attempt.rows), area: area, key: attempt.key,
+        quota: (attempt.quota / 1e6).toFixed(1), reason: reason || say(texts, "noError", "no error on retry")};
+      const kept = {rows: before.rows === undefined ? "" : num(before.rows), region: before.region, links: links};
       const message = [
-        "**" + (quotaHit ? "Quota exceeded" : "Write failed") + " — the data was NOT persisted.** dcc.Store tried to save **" +
-          human(chars) + "** (" + num(chars) + " characters, " + num(attempt.rows) + " rows) in `" + area + "` under the key `" +
-          attempt.key + "`. " + (quotaHit ? "The browser allows about " + (attempt.quota / 1e6).toFixed(1) + " M characters per site and threw `" +
-          reason + "`" : "The browser did not keep it (" + (reason || "no error on retry") + ")") +
-          "; dcc.Store calls setItem without a try/catch, so nothing told you.",
-        "The page still shows the new data because it is in this page's memory, but a reload brings back " +
-          (before.present && !before.malformed ? "**the previous value** (" + num(before.rows) + " rows, " + before.region + ")" : "**nothing**") +
-          ". For data this size keep it on the server and give the browser only a key: " + links + ".",
+        quotaHit
+          ? say(texts, "failQuota", "**Quota exceeded — the data was NOT persisted.** dcc.Store tried to save **{size}** " +
+              "({chars} characters, {rows} rows) in `{area}` under the key `{key}`. The browser allows about {quota} M " +
+              "characters per site and threw `{reason}`; dcc.Store calls setItem without a try/catch, so nothing told you.", failed)
+          : say(texts, "failOther", "**Write failed — the data was NOT persisted.** dcc.Store tried to save **{size}** " +
+              "({chars} characters, {rows} rows) in `{area}` under the key `{key}`. The browser did not keep it ({reason}); " +
+              "dcc.Store calls setItem without a try/catch, so nothing told you.", failed),
+        before.present && !before.malformed
+          ? say(texts, "reloadPrevious", "The page still shows the new data because it is in this page's memory, but a " +
+              "reload brings back **the previous value** ({rows} rows, {region}). For data this size keep it on the server " +
+              "and give the browser only a key: {links}.", kept)
+          : say(texts, "reloadNothing", "The page still shows the new data because it is in this page's memory, but a " +
+              "reload brings back **nothing**. For data this size keep it on the server and give the browser only a key: " +
+              "{links}.", kept),
       ].join("\n\n");
       return [message, "bs-verdict alert alert-danger", next];
     },
 
-    table: function (found, writes, claims) {
+    table: function (found, writes, claims, texts) {
       if (!claims) return "";
       const lines = [
-        "| storage_type | survives reload | survives a new tab | found when this page loaded | last write from this page |",
+        "| storage_type | " + say(texts, "colReload", "survives reload") + " | " + say(texts, "colTab", "survives a new tab") +
+          " | " + say(texts, "colFound", "found when this page loaded") + " | " +
+          say(texts, "colWrite", "last write from this page") + " |",
         "|---|---|---|---|---|",
       ];
       ["memory", "session", "local"].forEach(function (kind) {
         const c = claims[kind];
-        lines.push("| `" + kind + "` | " + c.reload + " | " + c.tab + " | " + foundText(found && found[kind]) + " | " +
-          writeText(writes && writes[kind]) + " |");
+        lines.push("| `" + kind + "` | " + c.reload + " | " + c.tab + " | " + foundText(found && found[kind], texts) + " | " +
+          writeText(writes && writes[kind], texts) + " |");
       });
       return lines.join("\n");
     },
 
     /* A card draws the store's data as dcc.Store holds it in memory; after a refused write that is
      * not what web storage holds, so say so on the card itself. */
-    notes: function (writes) {
+    notes: function (writes, texts) {
       return ["memory", "session", "local"].map(function (kind) {
         const w = writes && writes[kind];
         if (!w || w.ok || w.kind === "memory") return null;
@@ -138,17 +164,17 @@
           namespace: "dash_html_components", type: "Div",
           props: {
             className: "alert alert-warning small py-1 px-2 mb-2 bs-not-persisted", role: "status",
-            children: "Only in this page's memory: " + area + " refused these " + num(w.rows) + " rows (" + human(w.chars) +
-              "). A reload will not find them.",
+            children: say(texts, "notPersisted", "Only in this page's memory: {area} refused these {rows} rows ({size}). " +
+              "A reload will not find them.", {area: area, rows: num(w.rows), size: human(w.chars)}),
           },
         };
       });
     },
 
-    clear: function () {
+    clear: function (_n, texts) {
       return [true, true, true, {},
-        "**Cleared.** All three stores are empty: dcc.Store removed its keys from sessionStorage and localStorage, " +
-          "so a reload or a new tab finds nothing. Write again to compare.",
+        say(texts, "cleared", "**Cleared.** All three stores are empty: dcc.Store removed its keys from sessionStorage and " +
+          "localStorage, so a reload or a new tab finds nothing. Write again to compare."),
         "bs-verdict alert alert-secondary"];
     },
   };

@@ -27,6 +27,13 @@
     return Number(n).toLocaleString("en-US");
   }
 
+  /* A text in the visitor's language (the page's texts store: pages/clientside.py, pages/patch.py,
+   * pages/serverside.py), else the English one, with its {name}s filled in. */
+  function say(texts, key, english, values) {
+    const template = (texts && texts[key]) || english;
+    return template.replace(/\{(\w+)\}/g, (all, name) => (values && name in values ? String(values[name]) : all));
+  }
+
   function el(type, props, children) {
     const p = Object.assign({}, props || {});
     if (children !== undefined) p.children = children;
@@ -126,23 +133,26 @@
     return { matched: matched, revenue: Array.from(revenue), bx: bx, by: by, inFruit: inFruit };
   }
 
-  function figuresFor(data, agg, fruit) {
+  function figuresFor(data, agg, fruit, texts) {
     const colors = data.colors || {};
     const bars = {
       data: [{ type: "bar", x: data.fruits, y: agg.revenue.map((v) => Math.round(v * 100) / 100),
                marker: { color: data.fruits.map((f) => colors[f] || "#2f6fde") } }],
-      layout: layout("revenue by fruit — " + comma(agg.matched) + " rows matched", { height: 260 }),
+      layout: layout(say(texts, "barsTitle", "revenue by fruit — {rows} rows matched", { rows: comma(agg.matched) }), { height: 260 }),
     };
     const trend = {
       data: [{ type: "scatter", mode: "lines+markers", x: agg.bx, y: agg.by, line: { color: colors[fruit] || "#2f6fde" } }],
-      layout: layout(fruit + " — mean y by x (" + comma(agg.inFruit) + " rows)", { height: 260, xaxis: { gridcolor: "#EBF0F8", range: [0, 100] } }),
+      layout: layout(say(texts, "trendTitle", "{fruit} — mean y by x ({rows} rows)", { fruit: fruit, rows: comma(agg.inFruit) }),
+        { height: 260, xaxis: { gridcolor: "#EBF0F8", range: [0, 100] } }),
     };
     return [bars, trend];
   }
 
-  function scalingTable(measured) {
+  function scalingTable(measured, texts) {
     const sizes = Object.keys(measured).map(Number).sort((a, b) => a - b);
-    const head = el("thead", {}, el("tr", {}, ["rows", "sent", "load", "interaction"].map((h) => el("th", {}, h))));
+    const heads = [say(texts, "colRows", "rows"), say(texts, "colSent", "sent"), say(texts, "colLoad", "load"),
+      say(texts, "colInteraction", "interaction")];
+    const head = el("thead", {}, el("tr", {}, heads.map((h) => el("th", {}, h))));
     const body = el("tbody", {}, sizes.map(function (rows) {
       const m = measured[rows];
       return el("tr", {}, [
@@ -157,34 +167,34 @@
     if (heavy.length) {
       const r = heavy[0];
       const m = measured[r];
-      notes.push("At " + comma(r) + " rows this tab waited " + Math.round(m.loadMs || 0) + " ms for " + kb(m.bytes) +
-        "; each interaction costs " +
-        m.interactionMs.toFixed(1) + " ms. Every tab pays that, and slower devices several times over: past this, keep the rows on the server.");
+      notes.push(say(texts, "heavy", "At {rows} rows this tab waited {ms} ms for {size}; each interaction costs {interaction} ms. " +
+        "Every tab pays that, and slower devices several times over: past this, keep the rows on the server.",
+        { rows: comma(r), ms: Math.round(m.loadMs || 0), size: kb(m.bytes), interaction: m.interactionMs.toFixed(1) }));
     } else if (sizes.length) {
-      notes.push("Every size measured so far loads within half a second, under 5 MB, and answers within one frame (16 ms).");
+      notes.push(say(texts, "light", "Every size measured so far loads within half a second, under 5 MB, and answers within one frame (16 ms)."));
     }
     return [el("table", { className: "table table-sm mb-1 beyond-scaling" }, [head, body])].concat(notes.map((t) => el("div", { className: "text-muted" }, t)));
   }
 
-  function scalingChart(measured) {
+  function scalingChart(measured, texts) {
     const sizes = Object.keys(measured).map(Number).sort((a, b) => a - b);
     const pick = (k) => sizes.map((r) => measured[r][k]);
     const traces = [
-      { type: "scatter", mode: "lines+markers", name: "load (ms)", x: sizes, y: pick("loadMs"), line: { color: "#2f6fde" } },
-      { type: "scatter", mode: "lines+markers", name: "per interaction (ms)", x: sizes, y: pick("interactionMs"), line: { color: "#d1495b" } },
-      { type: "scatter", mode: "lines+markers", name: "sent (MB)", x: sizes, y: sizes.map((r) => measured[r].bytes / 1048576),
+      { type: "scatter", mode: "lines+markers", name: say(texts, "traceLoad", "load (ms)"), x: sizes, y: pick("loadMs"), line: { color: "#2f6fde" } },
+      { type: "scatter", mode: "lines+markers", name: say(texts, "traceInteraction", "per interaction (ms)"), x: sizes, y: pick("interactionMs"), line: { color: "#d1495b" } },
+      { type: "scatter", mode: "lines+markers", name: say(texts, "traceSent", "sent (MB)"), x: sizes, y: sizes.map((r) => measured[r].bytes / 1048576),
         yaxis: "y2", line: { color: "#8fb339", dash: "dot" } },
     ];
     return {
       data: traces,
-      layout: layout("time (left), data sent (right)", {
+      layout: layout(say(texts, "scalingTitle", "time (left), data sent (right)"), {
         height: 290, showlegend: true, legend: { orientation: "h", y: -0.38, font: { size: 11 } },
-        xaxis: { type: "log", gridcolor: "#EBF0F8", title: { text: "rows loaded", font: { size: 12 } },
+        xaxis: { type: "log", gridcolor: "#EBF0F8", title: { text: say(texts, "axisRows", "rows loaded"), font: { size: 12 } },
                  tickvals: [1e3, 1e4, 1e5, 1e6], ticktext: ["1,000", "10,000", "100,000", "1,000,000"] },
         /* Log axes, one decade per labelled tick, in plain units: "0.2 / 1.9 / 16.4" told nobody anything. */
-        yaxis: { type: "log", gridcolor: "#EBF0F8", title: { text: "milliseconds", font: { size: 12 } },
+        yaxis: { type: "log", gridcolor: "#EBF0F8", title: { text: say(texts, "axisMs", "milliseconds"), font: { size: 12 } },
                  tickvals: [0.01, 0.1, 1, 10, 100, 1000, 10000], ticktext: ["0.01", "0.1", "1", "10", "100", "1,000", "10,000"] },
-        yaxis2: { type: "log", overlaying: "y", side: "right", showgrid: false, title: { text: "sent", font: { size: 12 } },
+        yaxis2: { type: "log", overlaying: "y", side: "right", showgrid: false, title: { text: say(texts, "axisSent", "sent"), font: { size: 12 } },
                   tickvals: [1 / 1024, 10 / 1024, 100 / 1024, 1, 10, 100], ticktext: ["1 KB", "10 KB", "100 KB", "1 MB", "10 MB", "100 MB"] },
         margin: { l: 56, r: 64, t: 40, b: 84 },
       }),
@@ -195,14 +205,14 @@
 
   const functions = {
     /* serverside page: what the browser holds, measured from the Store's own data */
-    heldKey: function (key) {
-      if (!key) return ["(nothing yet)", "0 bytes"];
+    heldKey: function (key, texts) {
+      if (!key) return [say(texts, "heldNothing", "(nothing yet)"), say(texts, "heldZero", "0 bytes")];
       const bytes = new TextEncoder().encode(JSON.stringify(key)).length;
-      return [key, bytes + " bytes in the browser"];
+      return [key, say(texts, "heldBytes", "{bytes} bytes in the browser", { bytes: bytes })];
     },
 
     /* patch page: each click's response bytes, as this browser received them */
-    patchBytes: function (last, tick, reference) {
+    patchBytes: function (last, tick, reference, texts) {
       const ps = state.patch;
       const part = "patch__last.data";
       if (!last && !tick) {
@@ -226,33 +236,34 @@
       }
       if (!changed) return [noUpdate(), noUpdate()];
       const color = (mode) => (mode === "patch" ? "#2f6fde" : "#d1495b");
-      const label = (mode) => (mode === "patch" ? "Patch" : "full re-send");
+      const label = (mode) => (mode === "patch" ? say(texts, "patch", "Patch") : say(texts, "full", "full re-send"));
+      const hover = say(texts, "hover", "%{y:.1f} KB at %{x:,} rows");
       /* The server's own sizes of the same responses, so the chart makes its point before any click. */
       const expected = reference && Array.isArray(reference.rows) ? ["patch", "full"].map(function (mode) {
         return {
-          type: "scatter", mode: "lines+markers", name: label(mode) + " (computed by the server)",
+          type: "scatter", mode: "lines+markers", name: say(texts, "computed", "{label} (computed by the server)", { label: label(mode) }),
           x: reference.rows, y: (reference[mode] || []).map((b) => b / 1024),
           line: { color: color(mode), dash: "dot", width: 1 }, marker: { size: 4, symbol: "circle-open" }, opacity: 0.7,
-          hovertemplate: "%{y:.1f} KB at %{x:,} rows<extra>server</extra>",
+          hovertemplate: hover + "<extra>" + say(texts, "server", "server") + "</extra>",
         };
       }) : [];
       const traces = expected.concat(["patch", "full"].map(function (mode) {
         const pts = ps.points.filter((p) => p.mode === mode);
         return {
-          type: "scatter", mode: "lines+markers", name: label(mode) + " (measured here)",
+          type: "scatter", mode: "lines+markers", name: say(texts, "measured", "{label} (measured here)", { label: label(mode) }),
           x: pts.map((p) => p.rows), y: pts.map((p) => p.down / 1024),
           line: { color: color(mode) },
-          hovertemplate: "%{y:.1f} KB at %{x:,} rows<extra>" + mode + "</extra>",
+          hovertemplate: hover + "<extra>" + (mode === "patch" ? say(texts, "modePatch", "patch") : say(texts, "modeFull", "full")) + "</extra>",
         };
       }));
       const figure = {
         data: traces,
-        layout: layout("KB per “Append rows” response", {
+        layout: layout(say(texts, "title", "KB per “Append rows” response"), {
           height: 340, showlegend: true,
           /* Below the plot: inside it the four entries covered the points on a half-width chart. */
           legend: { orientation: "h", x: 0, y: -0.3, font: { size: 11 } },
-          xaxis: { title: { text: "rows on screen after the click", font: { size: 12 } }, gridcolor: "#EBF0F8", rangemode: "tozero" },
-          yaxis: { gridcolor: "#EBF0F8", rangemode: "tozero", title: { text: "KB down", font: { size: 12 } } },
+          xaxis: { title: { text: say(texts, "axisRows", "rows on screen after the click"), font: { size: 12 } }, gridcolor: "#EBF0F8", rangemode: "tozero" },
+          yaxis: { gridcolor: "#EBF0F8", rangemode: "tozero", title: { text: say(texts, "axisDown", "KB down"), font: { size: 12 } } },
           margin: { l: 56, r: 16, t: 40, b: 110 },
         }),
       };
@@ -260,17 +271,24 @@
       const p = lastOf("patch");
       const f = lastOf("full");
       const parts = [];
-      if (p) parts.push("Last Patch: " + kb(p.down) + " down for " + comma(p.added) + " new rows (" + comma(p.rows) + " on screen), " + kb(p.up) + " up.");
-      if (f) parts.push("Last full re-send: " + kb(f.down) + " down for " + comma(f.rows) + " rows, " + kb(f.up) + " up.");
-      if (p && f) parts.push("Full / Patch = " + (f.down / p.down).toFixed(1) + " ×.");
+      if (p) {
+        parts.push(say(texts, "lastPatch", "Last Patch: {down} down for {added} new rows ({rows} on screen), {up} up.",
+          { down: kb(p.down), added: comma(p.added), rows: comma(p.rows), up: kb(p.up) }));
+      }
+      if (f) {
+        parts.push(say(texts, "lastFull", "Last full re-send: {down} down for {rows} rows, {up} up.",
+          { down: kb(f.down), rows: comma(f.rows), up: kb(f.up) }));
+      }
+      if (p && f) parts.push(say(texts, "ratio", "Full / Patch = {ratio} ×.", { ratio: (f.down / p.down).toFixed(1) }));
       if (!parts.length && expected.length) {
         const n = reference.rows.length - 1;
-        parts.push("Before any click, the server's sizes of the same responses (" + comma(reference.batch) + " rows per click): at " +
-          comma(reference.rows[n]) + " rows on screen a Patch is " + kb(reference.patch[n]) + ", a full re-send " +
-          kb(reference.full[n]) + " (" + (reference.full[n] / reference.patch[n]).toFixed(1) + " ×). " +
-          "Click “Append rows” in both modes to measure them in this browser.");
+        parts.push(say(texts, "before", "Before any click, the server's sizes of the same responses ({batch} rows per click): at " +
+          "{rows} rows on screen a Patch is {patch}, a full re-send {full} ({ratio} ×). " +
+          "Click “Append rows” in both modes to measure them in this browser.",
+          { batch: comma(reference.batch), rows: comma(reference.rows[n]), patch: kb(reference.patch[n]), full: kb(reference.full[n]),
+            ratio: (reference.full[n] / reference.patch[n]).toFixed(1) }));
       }
-      return [figure, parts.join(" ") || "Click “Append rows” in both modes."];
+      return [figure, parts.join(" ") || say(texts, "click", "Click “Append rows” in both modes.")];
     },
 
     /* clientside page: ask the server for one size, or start a sweep over all sizes */
@@ -286,7 +304,7 @@
     },
 
     /* clientside page: what the load just finished cost, measured in the tab */
-    measureLoad: function (data, request, fruit) {
+    measureLoad: function (data, request, fruit, texts) {
       const cs = state.clientside;
       if (!data || !data.rows) {
         if (!data) claimAll(DATA_OUTPUT);
@@ -316,19 +334,21 @@
           window.dash_clientside.set_props("clientside__request", { data: next });
         }, 50);
       }
-      return [scalingTable(cs.measured), scalingChart(cs.measured)];
+      return [scalingTable(cs.measured, texts), scalingChart(cs.measured, texts)];
     },
 
     /* clientside page: every interaction — filter and aggregate, no request */
-    explore: function (data, regions, fruit, xrange) {
-      if (!data || !data.rows) return [noUpdate(), noUpdate(), "Load data to start: nothing has been sent to this tab yet."];
+    explore: function (data, regions, fruit, xrange, texts) {
+      if (!data || !data.rows) {
+        return [noUpdate(), noUpdate(), say(texts, "notLoaded", "Load data to start: nothing has been sent to this tab yet.")];
+      }
       const started = performance.now();
       const agg = aggregate(data, regions, fruit, xrange);
-      const figs = figuresFor(data, agg, fruit);
+      const figs = figuresFor(data, agg, fruit, texts);
       const ms = performance.now() - started;
       state.clientside.interactions += 1;
-      return [figs[0], figs[1], comma(agg.matched) + " of " + comma(data.rows) + " rows matched — filtered and aggregated in " +
-        ms.toFixed(1) + " ms in this tab, with no request to the server."];
+      return [figs[0], figs[1], say(texts, "explored", "{matched} of {rows} rows matched — filtered and aggregated in {ms} ms " +
+        "in this tab, with no request to the server.", { matched: comma(agg.matched), rows: comma(data.rows), ms: ms.toFixed(1) })];
     },
   };
 

@@ -83,8 +83,10 @@
     },
 
     /* Runs on every answer and once a second: a run's wire bytes come from Resource Timing a moment
-     * after its answer, and the table fills them in then. */
-    show: function (decoded, consumed, tick, server, shown) {
+     * after its answer, and the table fills them in then. `texts`: the page's words in the visitor's
+     * language (pages/encodings.py, table_texts), English when absent. */
+    show: function (decoded, consumed, tick, server, shown, texts) {
+      const t = (key, english) => (texts && texts[key]) || english;
       const complete = decoded && server && decoded.id === server.id &&
         (server.consumers === 0 || (consumed && consumed.id === server.id));
       if (complete && !runs.some((r) => r.id === server.id)) {
@@ -99,13 +101,16 @@
       }
       const stamp = runs.length + ":" + runs.filter((r) => r.down && r.down.wire !== null).length;
       if (stamp === shown) return [nc(), nc()];
-      if (!runs.length) return ["No run yet: choose a strategy, an encoding and a row count, then press Run.", stamp];
-      const lines = ["| strategy | encoding | rows | serialize ms | up | down (wire) | down (decoded) | decode ms |",
+      if (!runs.length) return [t("empty", "No run yet: choose a strategy, an encoding and a row count, then press Run."), stamp];
+      const head = [t("strategy", "strategy"), t("encoding", "encoding"), t("rows", "rows"), t("serialize_ms", "serialize ms"),
+        t("up", "up"), t("down_wire", "down (wire)"), t("down_decoded", "down (decoded)"), t("decode_ms", "decode ms")];
+      const failed = (problem) => t("failed", "failed: {problem}").replace("{problem}", () => problem);
+      const lines = ["| " + head.join(" | ") + " |",
         "|---|---|---|---|---|---|---|---|"].concat(runs.slice(-12).reverse().map((r) =>
         "| " + r.strategy + " | " + r.encoding + " | " + r.rows.toLocaleString("en-US") + " | " + r.serialize_ms +
-        " | " + (r.consumers ? human(r.up_bytes) + " (" + r.consumers + "×)" : "none") +
+        " | " + (r.consumers ? human(r.up_bytes) + " (" + r.consumers + "×)" : t("none", "none")) +
         " | " + (r.down && r.down.wire !== null ? human(r.down.wire) : "…") + " | " + human(r.down ? r.down.down : null) +
-        " | " + (r.problem ? "failed: " + r.problem : r.decode_ms) + " |"));
+        " | " + (r.problem ? failed(r.problem) : r.decode_ms) + " |"));
       return [lines.join("\n"), stamp];
     },
   };

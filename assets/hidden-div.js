@@ -6,11 +6,16 @@
     if (n < 1024 * 1024) return (n / 1024).toFixed(1) + " KB";
     return (n / 1024 / 1024).toFixed(2) + " MB";
   }
+  // texts: the page's translations (a dcc.Store); each falls back to the English text, {name} filled in here.
+  function say(texts, key, english, values) {
+    const text = (texts && texts[key]) || english;
+    return text.replace(/\{(\w+)\}/g, (all, name) => (name in (values || {}) ? String(values[name]) : all));
+  }
   const ns = (window.dash_clientside = window.dash_clientside || {});
   ns.hiddenDiv = {
-    size: function (children, rows, sizes, consumers) {
+    size: function (children, rows, sizes, consumers, texts) {
       if (children === null || children === undefined || children === "") {
-        return ["The hidden div is empty until the producer answers.", sizes || {}];
+        return [say(texts, "empty", "The hidden div is empty until the producer answers."), sizes || {}];
       }
       const text = typeof children === "string" ? children : JSON.stringify(children || "");
       const bytes = new TextEncoder().encode(text).length;
@@ -25,15 +30,19 @@
       if (kept !== null && rows) next[rows] = bytes;
       const lines = [];
       if (kept === null) {
-        lines.push("**The hidden div holds " + human(bytes) + " that is not a frame** — the consumers reject it.");
+        lines.push(say(texts, "notFrame", "**The hidden div holds {bytes} that is not a frame** — the consumers reject it.",
+          {bytes: human(bytes)}));
       } else {
-        lines.push("**The hidden div holds " + human(bytes) + " of JSON** (" + kept.toLocaleString("en-US") +
-          " cleaned rows). It came down once; each of the " + consumers + " consumers sends it back up: ≈ **" +
-          human(bytes * consumers) + " up** for this one interaction.");
+        lines.push(say(texts, "frame", "**The hidden div holds {bytes} of JSON** ({rows} cleaned rows). It came down once; " +
+          "each of the {consumers} consumers sends it back up: ≈ **{up} up** for this one interaction.",
+          {bytes: human(bytes), rows: kept.toLocaleString("en-US"), consumers: consumers, up: human(bytes * consumers)}));
       }
       const measured = Object.keys(next).map(Number).sort((a, b) => a - b)
-        .map((r) => r.toLocaleString("en-US") + " rows → " + human(next[r]));
-      if (measured.length) lines.push("Measured in this tab: " + measured.join(" · ") + ". The size grows linearly with the rows.");
+        .map((r) => say(texts, "size", "{rows} rows → {bytes}", {rows: r.toLocaleString("en-US"), bytes: human(next[r])}));
+      if (measured.length) {
+        lines.push(say(texts, "measured", "Measured in this tab: {sizes}. The size grows linearly with the rows.",
+          {sizes: measured.join(" · ")}));
+      }
       return [lines.join("\n\n"), next];
     },
     tamper: function () {

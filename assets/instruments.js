@@ -10,6 +10,15 @@
   const log = [];
   const lab = (window.statelab = window.statelab || { log: log, version: 0 });
 
+  /* The visitor's language: the page passes its texts in (components/instruments.py, texts()); the render
+   * callback keeps the latest here for the messages written outside it. English when none came. */
+  function say(texts, key, fallback, values) {
+    const template = (texts && typeof texts[key] === "string" && texts[key]) || fallback;
+    return template.replace(/\{(\w+)\}/g, function (whole, name) {
+      return Object.prototype.hasOwnProperty.call(values || {}, name) ? String(values[name]) : whole;
+    });
+  }
+
   /* Pattern-matching outputs carry wildcards in "output"; their concrete ids are in "outputs". */
   function nsOfBody(parsed) {
     let first = parsed.outputs;
@@ -108,8 +117,9 @@
     try {
       response = await originalFetch(input, init);
     } catch (err) {
-      const message = "The server did not answer this request (" + err.message + "): the worker serving it may have " +
-        "stopped. Try again.";
+      const message = say(lab.texts, "noAnswer",
+        "The server did not answer this request ({error}): the worker serving it may have stopped. Try again.",
+        { error: err.message });
       toast(message);
       /* Answer for the network as an HTTP error would be answered: Dash 4's renderer undoes a
        * callback's `running=` changes (a disabled button, a "Running…" text) for an HTTP error,
@@ -133,7 +143,11 @@
       if (response.status >= 400) {
         let detail = "";
         try { detail = JSON.parse(new TextDecoder().decode(buf)).message || ""; } catch (e) { /* HTML body */ }
-        toast(detail || ("The server answered " + response.status + " to a callback for " + (entry.ns || "this page") + "."));
+        toast(detail || (entry.ns
+          ? say(lab.texts, "httpError", "The server answered {status} to a callback for {page}.",
+            { status: response.status, page: entry.ns })
+          : say(lab.texts, "httpErrorHere", "The server answered {status} to a callback for this page.",
+            { status: response.status })));
       }
     });
     return response;
@@ -173,8 +187,9 @@
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     lab: {
-      render: function (n, id, version) {
+      render: function (n, id, version, texts) {
         const nc = window.dash_clientside.no_update;
+        if (texts) lab.texts = texts;
         /* The version counts this demo's requests only, so the stats callback it
          * triggers (itself a request, of the "_lab" namespace) cannot re-trigger it. */
         const mine = log.filter((e) => e.ns === id.ns);
@@ -193,21 +208,28 @@
         const encodings = Array.from(new Set(last.map((e) => e.encoding).filter(Boolean)));
         const rows = last.slice(-8).map((e) =>
           /* The status goes in the first column, the one that wraps: in the narrow ms column it was cut off. */
-          "| " + shortOutput(e.output) + (e.poll ? " (poll)" : "") + (e.status === 200 ? "" : " **HTTP " + e.status + "**") +
-          " | " + (e.pid === "?" ? "unknown" : e.pid) + " | " + kb(e.up) + " | " + (e.wire === null ? "…" : kb(e.wire)) +
-          " | " + e.ms.toFixed(0) + " |");
+          "| " + (e.poll ? say(texts, "poll", "{output} (poll)", { output: shortOutput(e.output) }) : shortOutput(e.output)) +
+          (e.status === 200 ? "" : " **HTTP " + e.status + "**") +
+          " | " + (e.pid === "?" ? say(texts, "unknown", "unknown") : e.pid) + " | " + kb(e.up) + " | " +
+          (e.wire === null ? "…" : kb(e.wire)) + " | " + e.ms.toFixed(0) + " |");
+        const sizes = { count: last.length, up: kb(up), wire: known ? kb(wire) : "…", down: kb(down), encodings: encodings.join("/") };
+        const summary = encodings.length
+          ? say(texts, "lastEncoded", "**Last interaction:** {count} request(s), **{up} up** (raw), **{wire} down on the wire** ({down} decoded, {encodings})", sizes)
+          : down
+            ? say(texts, "lastPlain", "**Last interaction:** {count} request(s), **{up} up** (raw), **{wire} down on the wire** ({down} decoded, not compressed)", sizes)
+            : say(texts, "last", "**Last interaction:** {count} request(s), **{up} up** (raw), **{wire} down on the wire** ({down} decoded)", sizes);
+        const seen = { count: pids.length, pids: pids.length ? " (" + pids.join(", ") + ")" : "", requests: mine.length, unknown: unknown };
         const text = [
-          "**Last interaction:** " + last.length + " request(s), **" + kb(up) + " up** (raw), **" +
-            (known ? kb(wire) : "…") + " down on the wire** (" + kb(down) + " decoded" +
-            (encodings.length ? ", " + encodings.join("/") : down ? ", not compressed" : "") + ")",
+          summary,
           "",
           /* Five columns fit the narrow panel: each answer on the wire here, the decoded total above. */
-          "| output | pid | up | wire | ms |",
+          say(texts, "header", "| output | pid | up | wire | ms |"),
           "|---|---|---|---|---|",
         ].concat(rows).concat([
           "",
-          "**Workers seen by this tab:** " + pids.length + (pids.length ? " (" + pids.join(", ") + ")" : "") + " over " +
-            mine.length + " request(s)" + (unknown ? "; " + unknown + " answered without a worker pid (an error before the app)" : ""),
+          unknown
+            ? say(texts, "workersUnknown", "**Workers seen by this tab:** {count}{pids} over {requests} request(s); {unknown} answered without a worker pid (an error before the app)", seen)
+            : say(texts, "workers", "**Workers seen by this tab:** {count}{pids} over {requests} request(s)", seen),
         ]).join("\n");
         return [text, mine.length === version ? nc : mine.length];
       },

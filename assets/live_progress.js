@@ -2,7 +2,8 @@
  * HTTP requests come from assets/instruments.js's log (every callback fetch, bytes up and down) and from
  * Resource Timing (every request of any kind); socket frames are invisible to a page (the renderer's
  * SharedWorker holds the socket), so the pushed side shows the frames the server counted.
- * Figures are also kept in window.statelab.liveProgress for the browser tests. */
+ * Figures are also kept in window.statelab.liveProgress for the browser tests.
+ * Texts come translated from the page (its texts store, the callbacks' last State); English when absent. */
 (function () {
   "use strict";
   const lab = (window.statelab = window.statelab || { log: [], version: 0 });
@@ -10,6 +11,9 @@
   const n = (v) => (v === null || v === undefined ? "—" : Number(v).toLocaleString("en-US"));
   const ms = (v) => (v === null || v === undefined ? "—" : n(Math.round(v)) + " ms");
   const clock = (t) => new Date(t * 1000).toISOString().slice(11, 19);
+  /* texts[key] (the page's translation) or the English fallback, its {name}s filled from values. */
+  const tr = (texts, key, fallback, values) => String((texts && texts[key]) || fallback).replace(
+    /\{(\w+)\}/g, (m, k) => (values && k in values ? String(values[k]) : m));
 
   /* The requests of one job: from its click until it ended (result, cancel or loss), or until now. */
   function httpDuring(kind, since, until) {
@@ -30,7 +34,8 @@
     };
   }
 
-  /* When a job's result reaches the screen: the first change of its result box to a "Done" text. */
+  /* When a job's result reaches the screen: the first change of its result box to a "Done" text (in any
+   * language: the result view's .bg-result). */
   const observed = new WeakSet();
   kept.resultAt = kept.resultAt || {};
   function watchResult(kind) {
@@ -38,41 +43,49 @@
     if (!box || observed.has(box)) return;
     observed.add(box);
     new MutationObserver(function () {
-      if (box.textContent.indexOf("Done") !== -1 && !kept.resultAt[kind]) kept.resultAt[kind] = Date.now();
+      const done = box.querySelector(".bg-result") || box.textContent.indexOf("Done") !== -1;
+      if (done && !kept.resultAt[kind]) kept.resultAt[kind] = Date.now();
     }).observe(box, { childList: true, subtree: true, characterData: true });
   }
 
-  function table(rows) {
-    return "| figure | this job |\n|---|---|\n" + rows.map((r) => "| " + r[0] + " | " + r[1] + " |").join("\n");
+  function table(rows, texts) {
+    return "| " + tr(texts, "figure", "figure") + " | " + tr(texts, "thisJob", "this job") + " |\n|---|---|\n"
+      + rows.map((r) => "| " + r[0] + " | " + r[1] + " |").join("\n");
   }
 
-  function render(kind, t) {
-    if (!t || !t.click) return "No job yet.";
+  function render(kind, t, texts) {
+    if (!t || !t.click) return tr(texts, "noJob", "No job yet.");
     const h = httpDuring(kind, t.click, t.end);
     const s = t.state || {};
-    const status = t.lost ? "**lost** with connection #" + t.lost.conn + " (pid " + t.lost.pid + ") at step " + n(t.lost.step) + "/" + n(t.lost.total)
-      : t.result !== null && t.result !== undefined ? "done" : s.state === "cancelled" ? "cancelled" : "running";
-    const rows = [["status", status]];
+    const status = t.lost
+      ? tr(texts, "lost", "**lost** with connection #{conn} (pid {pid}) at step {step}/{total}",
+           { conn: t.lost.conn, pid: t.lost.pid, step: n(t.lost.step), total: n(t.lost.total) })
+      : t.result !== null && t.result !== undefined ? tr(texts, "done", "done")
+      : s.state === "cancelled" ? tr(texts, "cancelled", "cancelled") : tr(texts, "running", "running");
+    const rows = [[tr(texts, "status", "status"), status]];
     if (kind === "push") {
-      rows.push(["HTTP requests since the click", n(h.all) + " (the socket was opened once, when the page loaded)"]);
-      rows.push(["socket frames up / down", n(s.up ? 1 : 0) + " / " + n(s.frames)]);
-      rows.push(["bytes up / down (frames, counted by the server)", n(s.up) + " / " + n(s.down)]);
-      rows.push(["worker pid holding the socket", s.pid ? "**" + s.pid + "** (it computes the job too)" : "—"]);
+      rows.push([tr(texts, "pushRequests", "HTTP requests since the click"),
+                 tr(texts, "pushRequestsValue", "{count} (the socket was opened once, when the page loaded)", { count: n(h.all) })]);
+      rows.push([tr(texts, "frames", "socket frames up / down"), n(s.up ? 1 : 0) + " / " + n(s.frames)]);
+      rows.push([tr(texts, "pushBytes", "bytes up / down (frames, counted by the server)"), n(s.up) + " / " + n(s.down)]);
+      rows.push([tr(texts, "pushPid", "worker pid holding the socket"),
+                 s.pid ? tr(texts, "pushPidValue", "**{pid}** (it computes the job too)", { pid: s.pid }) : "—"]);
     } else {
-      rows.push(["HTTP requests for this job", n(h.count) + " (1 start + " + n(h.polls) + " polls every 500 ms)"]);
-      rows.push(["bytes up / down (request bodies, responses)", n(h.up) + " / " + n(h.down)]);
-      rows.push(["worker pids that answered", h.pids.join(", ") || "—"]);
-      rows.push(["job process pid", s.pid ? String(s.pid) : "—"]);
+      rows.push([tr(texts, "pollRequests", "HTTP requests for this job"),
+                 tr(texts, "pollRequestsValue", "{count} (1 start + {polls} polls every 500 ms)", { count: n(h.count), polls: n(h.polls) })]);
+      rows.push([tr(texts, "pollBytes", "bytes up / down (request bodies, responses)"), n(h.up) + " / " + n(h.down)]);
+      rows.push([tr(texts, "pollPids", "worker pids that answered"), h.pids.join(", ") || "—"]);
+      rows.push([tr(texts, "jobPid", "job process pid"), s.pid ? String(s.pid) : "—"]);
     }
-    rows.push(["click → first progress on screen", ms(t.first)]);
-    rows.push(["click → result on screen", ms(t.result)]);
+    rows.push([tr(texts, "first", "click → first progress on screen"), ms(t.first)]);
+    rows.push([tr(texts, "result", "click → result on screen"), ms(t.result)]);
     t.http = h;
-    return table(rows);
+    return table(rows, texts);
   }
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     liveProgress: {
-      meter: function (state, nClicks, conn, _tick, times, runId) {
+      meter: function (state, nClicks, conn, _tick, times, runId, texts) {
         const kind = String(runId).indexOf("push-") !== -1 ? "push" : "poll";
         watchResult(kind);
         const trig = (dash_clientside.callback_context.triggered || []).map((x) => x.prop_id).join(" ");
@@ -96,14 +109,15 @@
         }
         kept[kind] = t;
         lab.version += 1;
-        return [render(kind, t), t];
+        return [render(kind, t, texts), t];
       },
-      lostNote: function (times) {
+      lostNote: function (times, texts) {
         if (!times || !times.lost) return dash_clientside.no_update;
-        return "Lost: run " + times.run + " stopped at step " + times.lost.step + "/" + times.lost.total + " with connection #"
-          + times.lost.conn + " (worker pid " + times.lost.pid + "); its result will never arrive. Run it again.";
+        return tr(texts, "lostNote", "Lost: run {run} stopped at step {step}/{total} with connection #{conn} (worker pid {pid}); "
+          + "its result will never arrive. Run it again.",
+          { run: times.run, step: times.lost.step, total: times.lost.total, conn: times.lost.conn, pid: times.lost.pid });
       },
-      socket: function (conn, history, pushTimes) {
+      socket: function (conn, history, pushTimes, texts) {
         const h = (history || []).slice(-7);
         const prev = h.length ? h[h.length - 1] : null;
         if (conn && !(prev && prev.conn === conn.conn && prev.pid === conn.pid)) {
@@ -113,10 +127,16 @@
                    lost: prev && running ? pushTimes.run : null });
         }
         kept.history = h;
-        const lines = h.map((e) => "- " + clock(e.at) + " " + (e.again ? "reconnected" : "connected") + " to worker pid **" + e.pid
-          + "** (its connection #" + e.conn + ")" + (e.again ? (e.other ? " — another worker" : " — the same worker") : "")
-          + (e.lost ? "; run " + e.lost + " was lost with the old connection: its result will never arrive" : ""));
-        const now = conn ? "This browser's socket is held by worker pid **" + conn.pid + "** (connection #" + conn.conn + " of that worker)." : "Connecting…";
+        const lines = h.map(function (e) {
+          const v = { time: clock(e.at), pid: e.pid, conn: e.conn, run: e.lost };
+          const said = !e.again ? tr(texts, "connected", "{time} connected to worker pid **{pid}** (its connection #{conn})", v)
+            : e.other ? tr(texts, "reconnectedOther", "{time} reconnected to worker pid **{pid}** (its connection #{conn}) — another worker", v)
+            : tr(texts, "reconnectedSame", "{time} reconnected to worker pid **{pid}** (its connection #{conn}) — the same worker", v);
+          return "- " + said + (e.lost ? tr(texts, "lostWith", "; run {run} was lost with the old connection: its result will never arrive", v) : "");
+        });
+        const now = conn ? tr(texts, "heldBy", "This browser's socket is held by worker pid **{pid}** (connection #{conn} of that worker).",
+                              { pid: conn.pid, conn: conn.conn })
+          : tr(texts, "connecting", "Connecting…");
         return [now, lines.join("\n"), h];
       },
     },

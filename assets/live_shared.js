@@ -5,7 +5,9 @@
  * the browser's time t0 and gets the server's time ts back at t1; offset = ts - (t0 + t1) / 2 from
  * the poll with the shortest round trip is the server clock minus this browser's (NTP's estimate:
  * wrong by at most half that round trip, shown on the page). Until a poll has answered, the clocks
- * are assumed equal (true when browser and server share a machine). */
+ * are assumed equal (true when browser and server share a machine).
+ *
+ * Texts come translated from the page (its texts store, each callback's last State); English when absent. */
 (function () {
   "use strict";
   const KEEP = 200; // samples per approach
@@ -39,6 +41,12 @@
       },
     };
   }
+  /* texts[key] (the page's translation) or the English fallback, its {name}s filled from values. */
+  function tr(texts, key, fallback, values) {
+    return String((texts && texts[key]) || fallback).replace(/\{(\w+)\}/g, function (m, k) {
+      return values && k in values ? String(values[k]) : m;
+    });
+  }
   function clock() { return S.offset === null ? 0 : S.offset; }
   function utc(at) { return new Date(at * 1000).toISOString().substring(11, 19) + " UTC"; }
   function ms(v) { return v === null || v === undefined ? "–" : (v < 0 ? 0 : Math.round(v)) + " ms"; }
@@ -49,14 +57,21 @@
   }
   function keep(list, v) { list.push(v); if (list.length > KEEP) list.shift(); }
   function lastMinute(list) { const since = Date.now() - 60000; return list.filter(function (x) { return (x.t || x) >= since; }); }
-  function describe(c) { return c ? "by " + c.by + " at " + utc(c.at) + " · change #" + c.seq + " · published by worker " + c.pid : ""; }
+  function describe(c, texts) {
+    return c ? tr(texts, "describe", "by {by} at {time} · change #{seq} · published by worker {pid}",
+                  { by: c.by, time: utc(c.at), seq: c.seq, pid: c.pid }) : "";
+  }
   function line(c) { return "#" + c.seq + " · " + utc(c.at) + " · " + c.by + ": " + c.value; }
   function banner(text, tone) { return [text, text ? "alert alert-" + tone + " small py-2 mb-2" : "d-none"]; }
-  function socketMetrics(ev) {
+  function socketMetrics(ev, texts) {
+    const mode = S.mode || "?";
     return [
-      metric("socket worker pid", S.pid === null ? "–" : S.pid, "the worker process that holds this tab's WebSocket"),
-      metric("bus", (S.mode || "?") + (S.status === "down" ? " (down)" : ""), "Redis pub/sub, or Unix datagram sockets on one machine"),
-      metric("tabs on that worker", ev && ev.subscribers !== undefined ? ev.subscribers : "–", "subscribers of that worker's listener when this tab joined"),
+      metric(tr(texts, "socketPid", "socket worker pid"), S.pid === null ? "–" : S.pid,
+             tr(texts, "socketPidHint", "the worker process that holds this tab's WebSocket")),
+      metric(tr(texts, "bus", "bus"), S.status === "down" ? tr(texts, "busDown", "{mode} (down)", { mode: mode }) : mode,
+             tr(texts, "busHint", "Redis pub/sub, or Unix datagram sockets on one machine")),
+      metric(tr(texts, "tabs", "tabs on that worker"), ev && ev.subscribers !== undefined ? ev.subscribers : "–",
+             tr(texts, "tabsHint", "subscribers of that worker's listener when this tab joined")),
     ];
   }
 
@@ -67,7 +82,7 @@
       polling: function (on) { return !on; },
 
       /* -> [poll value, poll meta, clock text] */
-      polled: function (answer) {
+      polled: function (answer, texts) {
         const nu = window.dash_clientside.no_update;
         if (!answer || typeof answer.t0 !== "number") return [nu, nu, nu];
         const t1 = Date.now();
@@ -78,14 +93,17 @@
         if (c && c.seq > S.pollSeq && S.polls > 0) keep(S.poll, t1 + clock() - c.at * 1000);
         if (c && c.seq > S.pollSeq) S.pollSeq = c.seq;
         S.polls += 1;
-        const text = "Clocks: server minus this browser = " + Math.round(S.offset) + " ms, within ±" + Math.ceil(S.rtt / 2) +
-          " ms (half the fastest poll's round trip, " + S.rtt + " ms); both delays are measured on the server's clock.";
-        if (answer.error) return ["(the store did not answer)", answer.error, text];
-        return [c ? c.value : "(nothing shared yet)", c ? describe(c) + " · read by worker " + answer.pid : "", text];
+        const text = tr(texts, "clocks", "Clocks: server minus this browser = {offset} ms, within ±{error} ms (half the fastest poll's "
+          + "round trip, {rtt} ms); both delays are measured on the server's clock.",
+          { offset: Math.round(S.offset), error: Math.ceil(S.rtt / 2), rtt: S.rtt });
+        if (answer.error) return [tr(texts, "noAnswer", "(the store did not answer)"), answer.error, text];
+        return [c ? c.value : tr(texts, "nothing", "(nothing shared yet)"),
+                c ? tr(texts, "readBy", "{description} · read by worker {pid}", { description: describe(c, texts), pid: answer.pid }) : "",
+                text];
       },
 
       /* -> [push value, push meta, history, banner text, banner class, socket metrics] */
-      pushed: function (ev) {
+      pushed: function (ev, texts) {
         const nu = window.dash_clientside.no_update;
         if (!ev || typeof ev.type !== "string") return [nu, nu, nu, nu, nu, nu];
         const now = Date.now();
@@ -97,15 +115,21 @@
           S.pid = ev.pid; S.mode = ev.mode; S.status = ev.state; S.hellos += 1;
           S.history = (ev.history || []).slice(0, 10);
           if (ev.current) { S.pushSeq = ev.current.seq; S.value = ev.current.value; }
-          if (ev.error) b = banner("The store did not answer: " + ev.error, "warning");
-          else if (S.hellos > 1) b = banner("This tab's socket reconnected" + (moved ? " to worker " + ev.pid + " (was " + before + ")" : "") + ": value reloaded.", "info");
-          return [ev.current ? ev.current.value : "(nothing shared yet)", describe(ev.current), S.history.map(line).join("\n"), b[0], b[1], socketMetrics(ev)];
+          if (ev.error) b = banner(tr(texts, "storeError", "The store did not answer: {error}", { error: ev.error }), "warning");
+          else if (S.hellos > 1) {
+            b = banner(moved ? tr(texts, "reconnectedMoved", "This tab's socket reconnected to worker {pid} (was {before}): value reloaded.",
+                                  { pid: ev.pid, before: before })
+              : tr(texts, "reconnected", "This tab's socket reconnected: value reloaded."), "info");
+          }
+          return [ev.current ? ev.current.value : tr(texts, "nothing", "(nothing shared yet)"), describe(ev.current, texts),
+                  S.history.map(line).join("\n"), b[0], b[1], socketMetrics(ev, texts)];
         }
         if (ev.type === "status") {
           S.status = ev.state;
-          b = banner((ev.state === "down" ? "Live updates paused: " : "Live updates resumed: ") + ev.message +
-            " (worker " + ev.pid + ")", ev.state === "down" ? "warning" : "success");
-          return [nu, nu, nu, b[0], b[1], socketMetrics()];
+          const v = { message: ev.message, pid: ev.pid };
+          b = banner(ev.state === "down" ? tr(texts, "paused", "Live updates paused: {message} (worker {pid})", v)
+            : tr(texts, "resumed", "Live updates resumed: {message} (worker {pid})", v), ev.state === "down" ? "warning" : "success");
+          return [nu, nu, nu, b[0], b[1], socketMetrics(undefined, texts)];
         }
         if (ev.type === "tick") return [nu, nu, nu, nu, nu, nu]; // keeps the socket open (counted above)
         if (ev.type === "full") {
@@ -117,11 +141,11 @@
         if (!ev.reloaded) keep(S.push, now + clock() - c.at * 1000);
         S.pushSeq = c.seq; S.value = c.value;
         S.history = [c].concat(S.history.filter(function (h) { return h.seq !== c.seq; })).slice(0, 10);
-        return [c.value, describe(c), S.history.map(line).join("\n"), nu, nu, nu];
+        return [c.value, describe(c, texts), S.history.map(line).join("\n"), nu, nu, nu];
       },
 
       /* -> [push metrics, poll metrics, costs text] */
-      meter: function () {
+      meter: function (_n, texts) {
         const frames = lastMinute(S.frames).length;
         const http = lastMinute(S.http);
         const bytes = http.reduce(function (a, x) { return a + x.bytes; }, 0);
@@ -129,17 +153,24 @@
         const lastPoll = S.poll.length ? S.poll[S.poll.length - 1] : null;
         const tone = function (v) { return v === null ? "" : (v <= 100 ? "good" : "bad"); };
         S.frames = lastMinute(S.frames); S.http = http;
-        const samples = function (l) { return l.length + " change" + (l.length === 1 ? "" : "s") + " measured"; };
+        const samples = function (l) {
+          return l.length === 1 ? tr(texts, "oneSample", "{num} change measured", { num: l.length })
+            : tr(texts, "samples", "{num} changes measured", { num: l.length });
+        };
+        const lastDelay = tr(texts, "lastDelay", "last delay");
         return [
-          [metric("last delay", ms(lastPush), "publish → arrival in this tab", tone(lastPush)),
+          [metric(lastDelay, ms(lastPush), tr(texts, "pushDelayHint", "publish → arrival in this tab"), tone(lastPush)),
            metric("p50 / p95", ms(pct(S.push, 50)) + " / " + ms(pct(S.push, 95)), samples(S.push)),
-           metric("messages / min", frames, "pushed to this tab in the last minute, over its one socket; 0 HTTP requests")],
-          [metric("last delay", ms(lastPoll), "publish → first poll that saw it", tone(lastPoll)),
+           metric(tr(texts, "messages", "messages / min"), frames,
+                  tr(texts, "messagesHint", "pushed to this tab in the last minute, over its one socket; 0 HTTP requests"))],
+          [metric(lastDelay, ms(lastPoll), tr(texts, "pollDelayHint", "publish → first poll that saw it"), tone(lastPoll)),
            metric("p50 / p95", ms(pct(S.poll, 50)) + " / " + ms(pct(S.poll, 95)), samples(S.poll)),
-           metric("requests / min", http.length, "HTTP callback requests in the last minute (Resource Timing)")],
-          "In the last minute this tab made " + http.length + " HTTP callback requests (Resource Timing: the polls, " +
-            "and the page's route when it loaded; " + Math.round(bytes / 1024) + " KB on the wire) and received " + frames +
-            " pushed messages on its one socket, which also carries a heartbeat every 30 s. Push alone: 0 requests a minute.",
+           metric(tr(texts, "requests", "requests / min"), http.length,
+                  tr(texts, "requestsHint", "HTTP callback requests in the last minute (Resource Timing)"))],
+          tr(texts, "costs", "In the last minute this tab made {requests} HTTP callback requests (Resource Timing: the polls, "
+            + "and the page's route when it loaded; {kb} KB on the wire) and received {frames} pushed messages "
+            + "on its one socket, which also carries a heartbeat every 30 s. Push alone: 0 requests a minute.",
+            { requests: http.length, kb: Math.round(bytes / 1024), frames: frames }),
         ];
       },
     },

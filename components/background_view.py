@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 
+import dash
 import dash_bootstrap_components as dbc
+import flask
 from dash import html
 
+import i18n
 import stores
 import workload
+from i18n import _
 from runtime.background_jobs import (
     QUEUED_FOR_AT_MOST,
     SYNC_KEY,
@@ -22,7 +27,40 @@ from runtime.background_jobs import (
     ticket,
 )
 
+from .sentence import inline
+
 log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def visitor_language():
+    """Inside a background job, gettext in the language of the visitor whose click started it.
+
+    A job runs in a Celery pool process (or a process forked for it), with no Flask request: i18n.current()
+    would answer English. Dash captures the starting request's cookies and headers into the job's callback
+    context, so the language is chosen from them as for a request (cookie, then Accept-Language), for the
+    duration of the job. In a request (an ordinary callback) this changes nothing."""
+    if flask.has_request_context():
+        yield
+        return
+    try:
+        cookies = dash.callback_context.cookies or {}
+        headers = dash.callback_context.headers or {}
+    except Exception:  # noqa: BLE001 - outside any callback: no visitor, English
+        cookies, headers = {}, {}
+    accept = next((v for k, v in headers.items() if str(k).lower() == "accept-language"), None)
+    code = i18n.choose(None, cookies.get(i18n.COOKIE) if hasattr(cookies, "get") else None, accept)
+    with i18n.speaking(code):
+        yield
+
+
+def _with_code(message: str, codes: dict, **variables) -> list:
+    """A translated sentence as Spans, with the placeholders named in `codes` as html.Code elements.
+
+    `message` is the translated template (not yet filled in), so a translation may move the code
+    elements anywhere in its sentence; the other placeholders are filled from `variables`."""
+    parts = {**{name: str(value) for name, value in variables.items()}, **{name: html.Code(code) for name, code in codes.items()}}
+    return [html.Span(child) if isinstance(child, str) else child for child in inline(message, **parts)]
 
 
 def alert(headline: str, *text: str, color: str, mark: str = "") -> dbc.Alert:
@@ -31,40 +69,51 @@ def alert(headline: str, *text: str, color: str, mark: str = "") -> dbc.Alert:
 
 
 def where(record: dict) -> str:
-    return f"pid {record['pid']} on host {record['host']}"
+    return _("pid %(pid)s on host %(host)s", pid=record["pid"], host=record["host"])
 
 
 def process_line(record: dict) -> html.Div:
     """Where the job ran, said plainly: this is the point of the page."""
     parent = record.get("parent", "process")
     if parent == "gunicorn web worker":
-        relation = (
-            f"a process forked by the gunicorn web worker {record['ppid']} that received the click "
-            "(DiskcacheManager: one new process per job)"
+        relation = _(
+            "a process forked by the gunicorn web worker %(ppid)s that received the click "
+            "(DiskcacheManager: one new process per job)",
+            ppid=record["ppid"],
         )
     elif parent == "Celery worker":
-        relation = f"a pool process of the Celery worker {record['ppid']} (CeleryManager: the job went through the Redis queue)"
+        relation = _(
+            "a pool process of the Celery worker %(ppid)s (CeleryManager: the job went through the Redis queue)",
+            ppid=record["ppid"],
+        )
     else:
-        relation = f"a child of process {record['ppid']}"
+        relation = _("a child of process %(ppid)s", ppid=record["ppid"])
+    sentence = _("Ran in %(pid)s on host %(host)s — %(relation)s. Not one of the web worker pids in the instruments.")
     return html.Div(
-        [
-            html.Span("Ran in "),
-            html.Code(f"pid {record['pid']}"),
-            html.Span(" on host "),
-            html.Code(record["host"]),
-            html.Span(f" — {relation}. Not one of the web worker pids in the instruments."),
-        ],
+        _with_code(sentence, {"pid": f"pid {record['pid']}", "host": record["host"]}, relation=relation),
         className="bg-process small",
     )
 
 
 def result_view(record: dict, title: str | None = None) -> html.Div:
     revenue = sum(record.get("revenue", {}).values())
-    head = title or (f"Done: {record['total']} steps over {record['rows']:,} rows each in {record['seconds']:.1f} s")
+    head = title or _(
+        "Done: %(total)s steps over %(rows)s rows each in %(seconds)s s",
+        total=record["total"],
+        rows=format(record["rows"], ","),
+        seconds=format(record["seconds"], ".1f"),
+    )
     return html.Div(
         [
             html.Div([html.Span("✓ ", className="text-success fw-bold"), html.Span(head)], className="fw-semibold"),
-            html.Div(f"{record.get('processed', 0):,} cleaned rows · revenue {revenue:,.0f}", className="small text-muted"),
+            html.Div(
+                _(
+                    "%(rows)s cleaned rows · revenue %(revenue)s",
+                    rows=format(record.get("processed", 0), ","),
+                    revenue=format(revenue, ",.0f"),
+                ),
+                className="small text-muted",
+            ),
             process_line(record),
         ],
         className="bg-result",
@@ -73,28 +122,30 @@ def result_view(record: dict, title: str | None = None) -> html.Div:
 
 def error_view(exc: Exception) -> dbc.Alert:
     if isinstance(exc, stores.StoreError):
-        text = f"Store unavailable: {exc}"
+        text = _("Store unavailable: %(reason)s", reason=exc)
     elif isinstance(exc, workload.WorkloadError | JobError):
-        text = f"Cannot run this job: {exc}"
+        text = _("Cannot run this job: %(reason)s", reason=exc)
     else:
-        text = f"The job failed: {exc}"
+        text = _("The job failed: %(reason)s", reason=exc)
     return dbc.Alert(text, color="danger", className="py-2 mb-0 small")
 
 
 def guarded(job):
-    """Run job(); a failure becomes an alert in the page, never a traceback or a 500."""
-    try:
-        return job()
-    except (stores.StoreError, workload.WorkloadError, JobError) as exc:
-        return error_view(exc)
-    except Exception as exc:  # noqa: BLE001 - inside a job anything must become a message
-        log.exception("background job failed")
-        return error_view(exc)
+    """Run job(); a failure becomes an alert in the page, never a traceback or a 500. In the visitor's
+    language, also inside a background job (visitor_language)."""
+    with visitor_language():
+        try:
+            return job()
+        except (stores.StoreError, workload.WorkloadError, JobError) as exc:
+            return error_view(exc)
+        except Exception as exc:  # noqa: BLE001 - inside a job anything must become a message
+            log.exception("background job failed")
+            return error_view(exc)
 
 
 def progress_label(done: int, total: int, record: dict | None = None) -> str:
     if record is not None and record.get("state") == "queued":
-        return f"queued: #{record.get('position', 1)} in line"
+        return _("queued: #%(position)s in line", position=record.get("position", 1))
     return f"{done}/{total}"
 
 
@@ -105,62 +156,106 @@ def watch_view(verdict: Verdict):
         queue = verdict.queue
         if record is not None and record.get("position"):
             return html.Span(
-                f"Queued: number {record['position']} in line for a compute slot. At most {record.get('slots', 1)} "
-                "background job(s) compute at once on this server (one per core); the others wait their turn.",
+                _(
+                    "Queued: number %(position)s in line for a compute slot. At most %(slots)s "
+                    "background job(s) compute at once on this server (one per core); the others wait their turn.",
+                    position=record["position"],
+                    slots=record.get("slots", 1),
+                ),
                 className="small text-muted bg-queued",
             )
         if queue is not None:
             return html.Span(
-                f"Queued {verdict.idle:.0f} s: {queue.waiting} job(s) wait in the queue and {queue.workers} Celery "
-                "worker(s) are busy serving it; this one starts when a pool process is free "
-                f"(declared lost only if the queue stalls for {QUEUED_FOR_AT_MOST * verdict.limit:.0f} s).",
+                _(
+                    "Queued %(idle)s s: %(waiting)s job(s) wait in the queue and %(workers)s Celery "
+                    "worker(s) are busy serving it; this one starts when a pool process is free "
+                    "(declared lost only if the queue stalls for %(stall)s s).",
+                    idle=format(verdict.idle, ".0f"),
+                    waiting=queue.waiting,
+                    workers=queue.workers,
+                    stall=format(QUEUED_FOR_AT_MOST * verdict.limit, ".0f"),
+                ),
                 className="small text-muted bg-queued",
             )
         return html.Span(
-            f"Queued {verdict.idle:.0f} s: waiting for a worker to pick the job up "
-            f"(declared lost after {verdict.limit:.0f} s without progress).",
+            _(
+                "Queued %(idle)s s: waiting for a worker to pick the job up "
+                "(declared lost after %(limit)s s without progress).",
+                idle=format(verdict.idle, ".0f"),
+                limit=format(verdict.limit, ".0f"),
+            ),
             className="small text-muted",
         )
     if verdict.state == "running":
         return html.Span(
-            f"Step {record['step']}/{record['total']} in {where(record)} · last progress {verdict.idle:.1f} s ago.",
+            _(
+                "Step %(step)s/%(total)s in %(where)s · last progress %(idle)s s ago.",
+                step=record["step"],
+                total=record["total"],
+                where=where(record),
+                idle=format(verdict.idle, ".1f"),
+            ),
             className="small text-muted",
         )
     if verdict.state == "lost":
         if record and "pid" in record:
-            heard = f"last heard from {where(record)} at step {record['step']}/{record['total']}"
+            heard = _(
+                "last heard from %(where)s at step %(step)s/%(total)s",
+                where=where(record),
+                step=record["step"],
+                total=record["total"],
+            )
         elif (verdict.queue is not None and not verdict.queue.workers) or (record or {}).get("workers") == 0:
-            heard = "no worker ever started it: no Celery worker answered a ping — start one with `celery -A app:celery_app worker`"
+            heard = _(
+                "no worker ever started it: no Celery worker answered a ping — start one with "
+                "`celery -A app:celery_app worker`"
+            )
         else:
-            heard = "no worker ever started it"
+            heard = _("no worker ever started it")
         return alert(
-            "Job lost. ",
-            f"No progress for {verdict.limit:.0f} s ({heard}). The process running it died, or no worker is up. "
-            "The page cancelled it, so the browser stopped polling; run it again.",
+            _("Job lost. "),
+            _(
+                "No progress for %(limit)s s (%(heard)s). The process running it died, or no worker is up. "
+                "The page cancelled it, so the browser stopped polling; run it again.",
+                limit=format(verdict.limit, ".0f"),
+                heard=heard,
+            ),
             color="danger",
             mark="bg-lost",
         )
     if verdict.state == "vanished":
         return alert(
-            "The job stopped without a result. ",
-            f"Its process ({where(record)}) is gone, so Dash ended the polling with no update. Run it again.",
+            _("The job stopped without a result. "),
+            _("Its process (%(where)s) is gone, so Dash ended the polling with no update. Run it again.", where=where(record)),
             color="warning",
         )
     if verdict.state == "cancelled":
-        step = f" at step {record['step']}/{record['total']}" if record and "step" in record else ""
-        return html.Span(
-            f"Cancelled{step}: the job's process was terminated; no result will arrive.", className="small text-muted"
-        )
+        if record and "step" in record:
+            text = _(
+                "Cancelled at step %(step)s/%(total)s: the job's process was terminated; no result will arrive.",
+                step=record["step"],
+                total=record["total"],
+            )
+        else:
+            text = _("Cancelled: the job's process was terminated; no result will arrive.")
+        return html.Span(text, className="small text-muted")
     if verdict.state == "done":
-        return html.Span(f"Finished in {record.get('seconds', 0):.1f} s.", className="small text-muted")
+        return html.Span(
+            _("Finished in %(seconds)s s.", seconds=format(record.get("seconds", 0), ".1f")), className="small text-muted"
+        )
     return ""
 
 
 def sync_survived(record: dict, timeout: int) -> dbc.Alert:
     return alert(
-        "It survived. ",
-        f"The synchronous job finished in {record['seconds']:.1f} s inside web worker {record['pid']}: "
-        f"gunicorn's heartbeat check (timeout {timeout} s) did not catch it this time.",
+        _("It survived. "),
+        _(
+            "The synchronous job finished in %(seconds)s s inside web worker %(pid)s: "
+            "gunicorn's heartbeat check (timeout %(timeout)s s) did not catch it this time.",
+            seconds=format(record["seconds"], ".1f"),
+            pid=record["pid"],
+            timeout=timeout,
+        ),
         color="warning",
     )
 
@@ -188,12 +283,24 @@ def sync_busy(lab) -> dbc.Alert:
     """Told to a visitor while someone else's synchronous demo runs: what it is doing now."""
     running = lab.store.get(SYNC_KEY)
     record = load(lab, running.decode()) if running else None
-    now = f" — step {record['step']}/{record['total']} in {where(record)}, started {time.time() - record['started']:.0f} s ago" \
-        if record and "pid" in record else ""
+    if record and "pid" in record:
+        text = _(
+            " — step %(step)s/%(total)s in %(where)s, started %(ago)s s ago. At most one runs at a time on this "
+            "site, so it never ties up the threads other visitors need. Click again to see how far it got, or run "
+            "the background twin below meanwhile.",
+            step=record["step"],
+            total=record["total"],
+            where=where(record),
+            ago=format(time.time() - record["started"], ".0f"),
+        )
+    else:
+        text = _(
+            ". At most one runs at a time on this site, so it never ties up the threads other visitors "
+            "need. Click again to see how far it got, or run the background twin below meanwhile."
+        )
     return alert(
-        "Another visitor's synchronous demo is running",
-        f"{now}. At most one runs at a time on this site, so it never ties up the threads other visitors "
-        "need. Click again to see how far it got, or run the background twin below meanwhile.",
+        _("Another visitor's synchronous demo is running"),
+        text,
         color="info",
         mark="bg-sync-busy",
     )
@@ -201,11 +308,22 @@ def sync_busy(lab) -> dbc.Alert:
 
 def sync_timed_out(record: dict, timeout: int, needs: int) -> dbc.Alert:
     return alert(
-        f"Stopped after {timeout} s, at step {record['step']}/{record['total']}: no result. ",
-        f"A request may take at most {timeout} s here and this job needs {needs} s. With gunicorn's sync "
-        "workers this is where gunicorn kills the web worker mid-request; this site's threaded workers "
-        "cannot be killed that way, so the site enforces the limit itself — and the result is lost all the "
-        f"same. It ran in web worker pid {record['pid']} on host {record['host']}.",
+        _(
+            "Stopped after %(timeout)s s, at step %(step)s/%(total)s: no result. ",
+            timeout=timeout,
+            step=record["step"],
+            total=record["total"],
+        ),
+        _(
+            "A request may take at most %(timeout)s s here and this job needs %(needs)s s. With gunicorn's sync "
+            "workers this is where gunicorn kills the web worker mid-request; this site's threaded workers "
+            "cannot be killed that way, so the site enforces the limit itself — and the result is lost all the "
+            "same. It ran in web worker pid %(pid)s on host %(host)s.",
+            timeout=timeout,
+            needs=needs,
+            pid=record["pid"],
+            host=record["host"],
+        ),
         color="danger",
         mark="bg-killed",
     )
@@ -214,15 +332,40 @@ def sync_timed_out(record: dict, timeout: int, needs: int) -> dbc.Alert:
 def sync_autopsy(failure: dict, record: dict | None, timeout: int, needs: int) -> dbc.Alert:
     """What happened to the synchronous request gunicorn killed."""
     elapsed = float(failure.get("elapsed") or 0)
-    error = str(failure.get("error") or "no response")[:200]
-    answer = f"answered a bare {error} in its place" if error.startswith("HTTP") else f"closed the connection ({error})"
-    parts = [
-        f"gunicorn's worker timeout is {timeout} s and this job needs {needs} s: a busy sync worker cannot send "
-        f"gunicorn its heartbeat, so gunicorn killed it mid-request and {answer} — no result.",
-    ]
+    error = str(failure.get("error") or _("no response"))[:200]
+    if error.startswith("HTTP"):
+        said = _(
+            "gunicorn's worker timeout is %(timeout)s s and this job needs %(needs)s s: a busy sync worker cannot "
+            "send gunicorn its heartbeat, so gunicorn killed it mid-request and answered a bare %(error)s in its "
+            "place — no result.",
+            timeout=timeout,
+            needs=needs,
+            error=error,
+        )
+    else:
+        said = _(
+            "gunicorn's worker timeout is %(timeout)s s and this job needs %(needs)s s: a busy sync worker cannot "
+            "send gunicorn its heartbeat, so gunicorn killed it mid-request and closed the connection (%(error)s) "
+            "— no result.",
+            timeout=timeout,
+            needs=needs,
+            error=error,
+        )
+    parts = [said]
     if record is not None:
         parts.append(
-            f" It was pid {record['pid']} on host {record['host']}, at step {record['step']}/{record['total']}; "
-            "gunicorn started a fresh worker in its place."
+            _(
+                " It was pid %(pid)s on host %(host)s, at step %(step)s/%(total)s; "
+                "gunicorn started a fresh worker in its place.",
+                pid=record["pid"],
+                host=record["host"],
+                step=record["step"],
+                total=record["total"],
+            )
         )
-    return alert(f"The web worker was killed after {elapsed:.0f} s. ", *parts, color="danger", mark="bg-killed")
+    return alert(
+        _("The web worker was killed after %(seconds)s s. ", seconds=format(elapsed, ".0f")),
+        *parts,
+        color="danger",
+        mark="bg-killed",
+    )

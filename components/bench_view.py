@@ -9,6 +9,7 @@ from dash import dash_table, dcc, html
 from dash.dash_table.Format import Format, Group
 
 import reports as report
+from i18n import _
 from reports import charts
 from reports.rows import rows_in, standard
 from runtime import bench_job
@@ -23,7 +24,7 @@ def progress_bar(ids) -> html.Div:
     return html.Div(
         html.Div("", id=ids("progress"), className="progress-bar progress-bar-striped progress-bar-animated",
                  role="progressbar", style={"width": "0%"},
-                 **{"aria-label": "Benchmark progress", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0"}),
+                 **{"aria-label": _("Benchmark progress"), "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": "0"}),
         className="progress mt-3 bench-progress",
     )
 
@@ -34,17 +35,33 @@ def progress_update(share: int | None, label: str, step: str) -> tuple:
     return {"width": f"{share}%"}, label, str(share), step
 
 
+def listing(items: list[str]) -> str:
+    """"a, b, c" in the visitor's language (Chinese and Japanese list with "、": the numbers keep their commas)."""
+    text = items[0] if items else ""
+    for item in items[1:]:
+        text = _("%(first)s, %(second)s", first=text, second=item)
+    return text
+
+
+def _either(items: list[str]) -> str:
+    """"a or b or c" in the visitor's language (one message per pair: the word order is the translation's)."""
+    text = items[0] if items else ""
+    for item in items[1:]:
+        text = _("%(first)s or %(second)s", first=text, second=item)
+    return text
+
+
 def role_note(is_operator: bool) -> html.Div:
     limits = bench_job.limits_for(is_operator)
     if is_operator:
-        text = ("You are the operator: your runs become this site's run — what every visitor and the home catalogue "
-                f"show — and may use up to {limits.sessions} sessions × {limits.rounds} rounds, "
-                f"{', '.join(f'{r:,}' for r in limits.rows)} rows.")
+        text = _("You are the operator: your runs become this site's run — what every visitor and the home catalogue "
+                 "show — and may use up to %(sessions)s sessions × %(rounds)s rounds, %(rows)s rows.",
+                 sessions=limits.sessions, rounds=limits.rounds, rows=listing([f"{r:,}" for r in limits.rows]))
     else:
-        text = (f"Visitors may run up to {limits.sessions} sessions × {limits.rounds} rounds at "
-                f"{' or '.join(f'{r:,}' for r in limits.rows)} rows. Your run is shown to you only; what others see "
-                "(and the home catalogue) changes only when the site's operator runs the benchmark. "
-                "One run goes at a time: others wait their turn.")
+        text = _("Visitors may run up to %(sessions)s sessions × %(rounds)s rounds at %(rows)s rows. Your run is shown "
+                 "to you only; what others see (and the home catalogue) changes only when the site's operator runs the "
+                 "benchmark. One run goes at a time: others wait their turn.",
+                 sessions=limits.sessions, rounds=limits.rounds, rows=_either([f"{r:,}" for r in limits.rows]))
     return html.Div(text, className="small text-muted mb-2 bench-role", **{"data-role": "operator" if is_operator else "visitor"})
 
 
@@ -64,7 +81,7 @@ def controls(ids, choices: list[dict], is_operator: bool = False) -> dbc.Card:
                         dbc.Col(
                             html.Div(
                                 [
-                                    html.Div("Rows", id=ids("rows-label"), className="small mb-1 form-label"),
+                                    html.Div(_("Rows"), id=ids("rows-label"), className="small mb-1 form-label"),
                                     rows,
                                 ],
                                 role="group",
@@ -74,7 +91,7 @@ def controls(ids, choices: list[dict], is_operator: bool = False) -> dbc.Card:
                         ),
                         dbc.Col(
                             [
-                                dbc.Label("Sessions", html_for=ids("sessions"), className="small mb-1"),
+                                dbc.Label(_("Sessions"), html_for=ids("sessions"), className="small mb-1"),
                                 dbc.Input(id=ids("sessions"), type="number", min=1, max=limits.sessions, step=1, value=4,
                                           size="sm", className="bench-number"),
                             ],
@@ -82,7 +99,7 @@ def controls(ids, choices: list[dict], is_operator: bool = False) -> dbc.Card:
                         ),
                         dbc.Col(
                             [
-                                dbc.Label("Rounds", html_for=ids("rounds"), className="small mb-1"),
+                                dbc.Label(_("Rounds"), html_for=ids("rounds"), className="small mb-1"),
                                 dbc.Input(id=ids("rounds"), type="number", min=1, max=limits.rounds, step=1, value=2,
                                           size="sm", className="bench-number"),
                             ],
@@ -90,8 +107,8 @@ def controls(ids, choices: list[dict], is_operator: bool = False) -> dbc.Card:
                         ),
                         dbc.Col(
                             [
-                                dbc.Button("Run benchmark", id=ids("run"), color="primary", className="me-2"),
-                                dbc.Button("Cancel", id=ids("cancel"), color="secondary", outline=True, disabled=True),
+                                dbc.Button(_("Run benchmark"), id=ids("run"), color="primary", className="me-2"),
+                                dbc.Button(_("Cancel"), id=ids("cancel"), color="secondary", outline=True, disabled=True),
                             ],
                             width="auto",
                             className="ms-auto bench-buttons",
@@ -102,7 +119,7 @@ def controls(ids, choices: list[dict], is_operator: bool = False) -> dbc.Card:
                 # A checklist, not a dropdown: every choice visible at once, and each a labelled checkbox.
                 html.Div(
                     [
-                        html.Div("Strategies", id=ids("strategies-label"), className="small mb-1 mt-3 form-label"),
+                        html.Div(_("Strategies"), id=ids("strategies-label"), className="small mb-1 mt-3 form-label"),
                         dbc.Checklist(id=ids("strategies"), options=choices, value=slugs, inline=True,
                                       className="bench-strategies small"),
                     ],
@@ -122,9 +139,9 @@ def downloads(ids) -> html.Div:
     """JSON, CSV and the self-contained HTML report of the latest run."""
     return html.Div(
         [
-            dbc.Button("Download JSON", id=ids("get-json"), size="sm", color="primary", outline=True, className="me-2"),
-            dbc.Button("Download CSV", id=ids("get-csv"), size="sm", color="primary", outline=True, className="me-2"),
-            dbc.Button("Download HTML report", id=ids("get-html"), size="sm", color="primary", outline=True),
+            dbc.Button(_("Download JSON"), id=ids("get-json"), size="sm", color="primary", outline=True, className="me-2"),
+            dbc.Button(_("Download CSV"), id=ids("get-csv"), size="sm", color="primary", outline=True, className="me-2"),
+            dbc.Button(_("Download HTML report"), id=ids("get-html"), size="sm", color="primary", outline=True),
             dcc.Download(id=ids("download")),
         ],
         className="bench-downloads",
@@ -136,24 +153,35 @@ def noop_card(noop) -> dbc.Card:
     return dbc.Card(
         dbc.CardBody(
             [
-                html.Div("The floor", className="lab-eyebrow"),
+                html.Div(_("The floor"), className="lab-eyebrow"),
                 html.P(
-                    "baseline-noop: a callback on this server that does nothing but echo its input. Its latency is the "
-                    "framework's own round trip; every strategy row is measured against it.",
+                    _("baseline-noop: a callback on this server that does nothing but echo its input. Its latency is the "
+                      "framework's own round trip; every strategy row is measured against it."),
                     className="small mb-2",
                 ),
-                dbc.Button("Ping", id=noop("ping"), size="sm", color="secondary", outline=True, className="me-2"),
-                html.Span("not pinged yet", id=noop("pong"), className="small text-muted"),
+                dbc.Button(_("Ping"), id=noop("ping"), size="sm", color="secondary", outline=True, className="me-2"),
+                html.Span(_("not pinged yet"), id=noop("pong"), className="small text-muted"),
             ]
         ),
         className="lab-card mb-3",
     )
 
 
+def _headers() -> dict[str, str]:
+    """reports.TABLE_COLUMNS' English headers in the visitor's language (a header not listed stays English)."""
+    return {
+        "strategy": _("strategy"), "rows": _("rows"), "p50 ms": _("p50 ms"), "p95 ms": _("p95 ms"),
+        "up B (raw)": _("up B (raw)"), "down B wire": _("down B wire"), "down B decoded": _("down B decoded"),
+        "workers": _("workers"), "computed": _("computed"), "hit rate": _("hit rate"), "stale": _("stale"),
+        "leaks": _("leaks"), "server B": _("server B"), "browser B": _("browser B"), "errors": _("errors"),
+    }
+
+
 def _columns() -> list[dict]:
     columns = []
+    headers = _headers()
     for key, label in report.TABLE_COLUMNS:
-        column = {"name": label, "id": key}
+        column = {"name": headers.get(label, label), "id": key}
         if key in PERCENT_COLUMNS:
             column.update(type="numeric", format=Format(precision=0, scheme="%"))
         elif key not in TEXT_COLUMNS:
@@ -200,7 +228,7 @@ def report_view(ids, result: dict | None) -> html.Div:
     """A report as the page shows it; an empty state when there is none yet."""
     if not result:
         return html.Div(
-            dbc.Alert("No benchmark has run on this site yet: press Run benchmark (a small run takes about a minute).",
+            dbc.Alert(_("No benchmark has run on this site yet: press Run benchmark (a small run takes about a minute)."),
                       color="light", className="mb-0"),
             className="bench-empty",
         )
@@ -208,27 +236,30 @@ def report_view(ids, result: dict | None) -> html.Div:
     figs = charts.all_figures(results)
     skipped = cfg.get("skipped") or {}
     delay = cfg.get("compute_delay")
-    meta = (f"{result.get('created', '')} · {len(results)} results · rows {', '.join(f'{n:,}' for n in cfg['rows'])} · "
-            f"{cfg['sessions']} sessions × {cfg['rounds']} rounds · {cfg.get('backend') or 'unknown backend'} · "
-            f"compute delay {'unknown' if delay is None else f'{delay:g} s'} · "
-            f"{cfg.get('workers') or cfg.get('workers_observed') or 'unknown'} workers · "
-            f"took {result.get('seconds', 'unknown')} s")
+    meta = _("%(created)s · %(results)s results · rows %(rows)s · %(sessions)s sessions × %(rounds)s rounds · "
+             "%(backend)s · compute delay %(delay)s · %(workers)s workers · took %(seconds)s s",
+             created=result.get("created", ""), results=len(results), rows=listing([f"{n:,}" for n in cfg["rows"]]),
+             sessions=cfg["sessions"], rounds=cfg["rounds"], backend=cfg.get("backend") or _("unknown backend"),
+             delay=_("unknown") if delay is None else f"{delay:g} s",
+             workers=cfg.get("workers") or cfg.get("workers_observed") or _("unknown"),
+             seconds=result.get("seconds", _("unknown")))
     return html.Div(
         [
             html.Div(meta, className="small text-muted mb-2 bench-meta"),
-            html.P("Not measured: " + "; ".join(f"{k} — {v}" for k, v in skipped.items()), className="small text-muted") if skipped else None,
+            html.P(_("Not measured: %(skipped)s", skipped="; ".join(f"{k} — {v}" for k, v in skipped.items())),
+                   className="small text-muted") if skipped else None,
             dbc.Card(dbc.CardBody(results_table(ids, results)), className="lab-card mb-3"),
-            html.H5("What the numbers say", className="mt-2"),
+            html.H5(_("What the numbers say"), className="mt-2"),
             verdict_cards(result),
-            html.H5("Latency and bytes", className="mt-4"),
+            html.H5(_("Latency and bytes"), className="mt-4"),
             dbc.Row([dbc.Col(dbc.Card(_graph(figs["latency"], "latency"), className="lab-card mb-3"), lg=6),
                      dbc.Col(dbc.Card(_graph(figs["bytes"], "bytes"), className="lab-card mb-3"), lg=6)]),
-            html.H5("Growth with the data"),
+            html.H5(_("Growth with the data")),
             dbc.Row([dbc.Col(dbc.Card(_graph(figs[f"growth-{m}"], m), className="lab-card mb-3"), lg=6)
                      for m in ("bytes", "latency", "server", "browser")])
             if len(rows_in(standard(results))) > 1
-            else html.P("Growth curves need at least two row counts: tick more than one under Rows.", className="small text-muted"),
-            html.H5("Worker hits"),
+            else html.P(_("Growth curves need at least two row counts: tick more than one under Rows."), className="small text-muted"),
+            html.H5(_("Worker hits")),
             dbc.Card(_graph(figs["workers"], "workers"), className="lab-card mb-3"),
             dbc.Card(_graph(figs["stampede"], "stampede"), className="lab-card mb-3") if "stampede" in figs else None,
         ]
@@ -237,10 +268,14 @@ def report_view(ids, result: dict | None) -> html.Div:
 
 def telemetry_table(frame: pd.DataFrame) -> html.Div:
     if frame.empty:
-        return dbc.Alert("No visitor requests recorded yet: use a strategy page, then refresh.", color="light")
+        return dbc.Alert(_("No visitor requests recorded yet: use a strategy page, then refresh."), color="light")
+    # runtime.bench_job.visitors' English column names: the ids; the headers in the visitor's language.
+    headers = {"strategy": _("strategy"), "requests": _("requests"), "workers hit": _("workers hit"),
+               "p50 server ms": _("p50 server ms"), "p95 server ms": _("p95 server ms"), "mean up B": _("mean up B"),
+               "mean down B": _("mean down B"), "errors": _("errors"), "last seen": _("last seen")}
     columns = []
     for name in frame.columns:
-        column = {"name": name, "id": name}
+        column = {"name": headers.get(name, name), "id": name}
         if name not in ("strategy", "last seen"):
             column.update(type="numeric", format=Format(group=Group.yes))
         columns.append(column)

@@ -18,6 +18,7 @@ from dash import Patch, html
 from dash._utils import to_json  # the serializer Dash itself uses for callback responses
 
 import workload
+from i18n import _
 from reports.fmt import human_bytes  # noqa: F401 - the one byte formatter; pages/serverside.py calls beyond.human_bytes
 
 from . import figures
@@ -36,7 +37,7 @@ def row_options(sizes) -> list[dict]:
 def density_figure(cleaned: pd.DataFrame, fruit: str) -> go.Figure:
     """Where one fruit's points fall: a 30 x 28 count grid instead of every point."""
     part = cleaned[cleaned["fruit"] == fruit]
-    counts, _, _ = np.histogram2d(part["x"].to_numpy(), part["y"].to_numpy(), bins=[X_EDGES, Y_EDGES])
+    counts, _x_edges, _y_edges = np.histogram2d(part["x"].to_numpy(), part["y"].to_numpy(), bins=[X_EDGES, Y_EDGES])
     x_mid = ((X_EDGES[:-1] + X_EDGES[1:]) / 2).round(2)
     y_mid = ((Y_EDGES[:-1] + Y_EDGES[1:]) / 2).round(2)
     z = counts.T.astype(int)
@@ -46,7 +47,7 @@ def density_figure(cleaned: pd.DataFrame, fruit: str) -> go.Figure:
             colorscale=[[0, "#eef4ff"], [1, figures.COLORS.get(fruit, figures.ACCENT)]],
         )
     )
-    fig = figures._style(fig, f"{fruit} — where its {len(part):,} points fall (x, y)", height=280)
+    fig = figures._style(fig, _("%(fruit)s — where its %(points)s points fall (x, y)", fruit=fruit, points=format(len(part), ",")), height=280)
     fig.update_xaxes(range=[0, 100], title_text="x")
     fig.update_yaxes(range=[-40, 240], title_text="y")
     return fig
@@ -63,7 +64,7 @@ def trend_figure(cleaned: pd.DataFrame, fruit: str) -> go.Figure:
 def summary_table(cleaned: pd.DataFrame) -> html.Table:
     """Per-fruit totals as a plain table (six rows at any size)."""
     table = workload.summary(cleaned)
-    head = html.Thead(html.Tr([html.Th(h) for h in ("fruit", "rows", "amount", "revenue", "mean x")]))
+    head = html.Thead(html.Tr([html.Th(h) for h in (_("fruit"), _("rows"), _("amount"), _("revenue"), _("mean x"))]))
     body = html.Tbody(
         [
             html.Tr(
@@ -124,18 +125,21 @@ def appended(start: int, stop: int) -> pd.DataFrame:
     return source.iloc[max(0, start):min(stop, PATCH_SOURCE_ROWS)][list(PATCH_COLUMNS)]
 
 
-def stream_figure(rows: pd.DataFrame) -> go.Figure:
+def stream_figure(rows: pd.DataFrame, translated: bool = True) -> go.Figure:
     fig = go.Figure(
         go.Scatter(x=rows["x"].tolist(), y=rows["y"].tolist(), mode="markers",
                      marker={"size": 4, "color": figures.ACCENT, "opacity": 0.55})
     )
-    fig = figures._style(fig, stream_title(len(rows)), height=300)
+    fig = figures._style(fig, stream_title(len(rows), translated), height=300)
     fig.update_xaxes(range=[0, 100], title_text="x")
     fig.update_yaxes(range=[-40, 240], title_text="y")
     return fig
 
 
-def stream_title(count: int) -> str:
+def stream_title(count: int, translated: bool = True) -> str:
+    """The stream chart's title, in the visitor's language (translated=False: in English, for reference_sizes)."""
+    if translated:
+        return _("%(count)s rows appended so far", count=format(count, ","))
     return f"{count:,} rows appended so far"
 
 
@@ -148,14 +152,15 @@ def _response_bytes(outputs: dict) -> int:
 def reference_sizes(prefix: str, batch: int = 1_000, upto: int = 10_000) -> dict:
     """What one "Append rows" response weighs in each mode, for a click that brings the rows on
     screen to 1,000, 2,000 … upto — computed by the server with Dash's own serializer, so the page
-    can show the comparison before any click. Deterministic (a fixed stream): computed once."""
+    can show the comparison before any click. Deterministic (a fixed stream, English titles whoever asks first):
+    computed once."""
     sizes: dict = {"rows": [], "patch": [], "full": [], "batch": batch}
     for total in range(batch, upto + 1, batch):
         new = appended(total - batch, total)
         figure = Patch()
         figure["data"][0]["x"].extend(new["x"].tolist())
         figure["data"][0]["y"].extend(new["y"].tolist())
-        figure["layout"]["title"]["text"] = stream_title(total)
+        figure["layout"]["title"]["text"] = stream_title(total, translated=False)
         table = Patch()
         table.extend(new.to_dict("records"))
         last = {"mode": "patch", "rows": total, "added": batch}
@@ -163,7 +168,7 @@ def reference_sizes(prefix: str, batch: int = 1_000, upto: int = 10_000) -> dict
         patched = {f"{prefix}graph": {"figure": figure.to_plotly_json()}, f"{prefix}table": {"data": table.to_plotly_json()},
                    f"{prefix}last": {"data": last}, **common}
         everything = appended(0, total)
-        full = {f"{prefix}graph": {"figure": stream_figure(everything)}, f"{prefix}table": {"data": everything.to_dict("records")},
+        full = {f"{prefix}graph": {"figure": stream_figure(everything, translated=False)}, f"{prefix}table": {"data": everything.to_dict("records")},
                 f"{prefix}last": {"data": {**last, "mode": "full"}}, **common}
         sizes["rows"].append(total)
         sizes["patch"].append(_response_bytes(patched))

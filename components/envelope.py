@@ -15,6 +15,7 @@ import json
 import re
 
 from choices import quote
+from i18n import _
 
 # A lone UTF-16 surrogate ("\ud800" not followed by its low half, or a low half alone) parses
 # into a Python str that no UTF-8 encoder accepts: the response would fail after the work.
@@ -36,7 +37,7 @@ class Malformed(ValueError):
 
 
 def _no_constant(name: str):
-    raise Malformed(f"{name} is not JSON: send numbers as finite decimals")
+    raise Malformed(_("%(name)s is not JSON: send numbers as finite decimals", name=name))
 
 
 def too_deep(raw: bytes, limit: int = MAX_DEPTH) -> bool:
@@ -56,7 +57,7 @@ def too_deep(raw: bytes, limit: int = MAX_DEPTH) -> bool:
     shape = unescaped.translate(None, _NOT_SHAPE).replace(b'""', b"")
     if b'"' in shape:
         shape = b"".join(shape.split(b'"')[::2])
-    for _ in range(limit):
+    for _pass in range(limit):
         # One level a pass: the innermost pairs become a mark first, so "[{}]" loses only its "{}".
         inner = shape.replace(b"[]", b".").replace(b"{}", b".").replace(b".", b"")
         if inner == shape:  # empty, or brackets that do not pair: not a deep structure
@@ -68,17 +69,18 @@ def too_deep(raw: bytes, limit: int = MAX_DEPTH) -> bool:
 def parse(raw: bytes):
     """The body as Python values; Malformed for invalid, non-standard or too deeply nested JSON."""
     if too_deep(raw):
-        raise Malformed(f"the body is nested too deeply: arrays and objects more than {MAX_DEPTH} levels deep")
+        raise Malformed(_("the body is nested too deeply: arrays and objects more than %(depth)s levels deep",
+                          depth=MAX_DEPTH))
     if _LONE_SURROGATE.search(raw):
-        raise Malformed("the body holds a lone UTF-16 surrogate (\\ud800–\\udfff), which is not text")
+        raise Malformed(_("the body holds a lone UTF-16 surrogate (\\ud800–\\udfff), which is not text"))
     try:
         return json.loads(raw, parse_constant=_no_constant)
     except RecursionError:
-        raise Malformed("the body is nested too deeply") from None
+        raise Malformed(_("the body is nested too deeply")) from None
     except UnicodeDecodeError:
-        raise Malformed("the body is not UTF-8 text") from None
+        raise Malformed(_("the body is not UTF-8 text")) from None
     except json.JSONDecodeError as exc:
-        raise Malformed(f"the body is not valid JSON ({exc.msg} at character {exc.pos})") from None
+        raise Malformed(_("the body is not valid JSON (%(error)s at character %(pos)s)", error=exc.msg, pos=exc.pos)) from None
 
 
 def _is_id(value) -> bool:
@@ -87,11 +89,12 @@ def _is_id(value) -> bool:
 
 def _item_problem(item, where: str) -> str | None:
     if not isinstance(item, dict):
-        return f"{where} must be an object with 'id' and 'property', got {quote(item, 80)}"
+        return _("%(where)s must be an object with 'id' and 'property', got %(got)s", where=where, got=quote(item, 80))
     if not _is_id(item.get("id")):
-        return f"{where}'s 'id' must be a string or an object, got {quote(item.get('id'), 80)}"
+        return _("%(where)s's 'id' must be a string or an object, got %(got)s", where=where, got=quote(item.get("id"), 80))
     if not isinstance(item.get("property"), str):
-        return f"{where}'s 'property' must be a string, got {quote(item.get('property'), 80)}"
+        return _("%(where)s's 'property' must be a string, got %(got)s", where=where,
+                 got=quote(item.get("property"), 80))
     return None
 
 
@@ -101,9 +104,10 @@ def _wildcard(dep_id: str) -> bool:
 
 def _list_problem(items, registered: list[dict], name: str) -> str | None:
     if not isinstance(items, list):
-        return f"'{name}' must be a list"
+        return _("'%(name)s' must be a list", name=name)
     if len(items) != len(registered):
-        return f"'{name}' must have {len(registered)} item(s) for this callback, got {len(items):,}"
+        return _("'%(name)s' must have %(count)s item(s) for this callback, got %(got)s", name=name,
+                 count=len(registered), got=format(len(items), ","))
     for index, (item, dep) in enumerate(zip(items, registered, strict=True)):
         where = f"{name}[{index}]"
         if isinstance(item, list) and _wildcard(dep["id"]):
@@ -111,7 +115,7 @@ def _list_problem(items, registered: list[dict], name: str) -> str | None:
                 if problem := _item_problem(each, f"{where}[{sub}]"):
                     return problem
             if len(item) > 10_000:
-                return f"{where} matches more than 10,000 components"
+                return _("%(where)s matches more than 10,000 components", where=where)
         elif problem := _item_problem(item, where):
             return problem
     return None
@@ -121,7 +125,7 @@ def _outputs_problem(outputs, output: str) -> str | None:
     parts = output[2:-2].split("...") if output.startswith("..") and output.endswith("..") else [output]
     if len(parts) > 1:
         if not isinstance(outputs, list) or len(outputs) != len(parts):
-            return f"'outputs' must be a list of {len(parts)} outputs for this callback"
+            return _("'outputs' must be a list of %(count)s outputs for this callback", count=len(parts))
         items = outputs
     else:
         items = [outputs]
@@ -138,17 +142,17 @@ def _outputs_problem(outputs, output: str) -> str | None:
 def problem(body, callback_map) -> str | None:
     """What is wrong with a parsed callback body, or None if Dash can take it."""
     if not isinstance(body, dict):
-        return "the body must be a JSON object"
+        return _("the body must be a JSON object")
     output = body.get("output")
     if not isinstance(output, str):
-        return "'output' must be a string"
+        return _("'output' must be a string")
     callback = callback_map.get(output)
     if callback is None:
-        return f"no callback has the output {quote(output, 120)}"
+        return _("no callback has the output %(output)s", output=quote(output, 120))
     if "callback" not in callback:
-        return "this output is computed in the browser (a clientside callback): the server runs nothing for it"
+        return _("this output is computed in the browser (a clientside callback): the server runs nothing for it")
     if "outputs" not in body:
-        return "'outputs' is missing"
+        return _("'outputs' is missing")
     if not callback.get("no_output") and (found := _outputs_problem(body["outputs"], output)):
         return found
     for name, registered in (("inputs", callback["inputs"]), ("state", callback["state"])):
@@ -158,15 +162,16 @@ def problem(body, callback_map) -> str | None:
             return found
     changed = body.get("changedPropIds", [])
     if not isinstance(changed, list) or not all(isinstance(c, str) for c in changed):
-        return "'changedPropIds' must be a list of strings"
+        return _("'changedPropIds' must be a list of strings")
     if len(changed) > 1_000:
-        return f"'changedPropIds' names {len(changed):,} changes"
+        return _("'changedPropIds' names %(count)s changes", count=format(len(changed), ","))
     # Dash's page router turns a pathname that is not text into a bare 500.
     for item in body["inputs"] + body.get("state", []):
         location = isinstance(item, dict) and item.get("id") == "_pages_location"
         if location and item["property"] in ("pathname", "search") and not isinstance(item.get("value"), str | None):
-            return f"the page location's {item['property']} must be text, not {type(item.get('value')).__name__}"
+            return _("the page location's %(property)s must be text, not %(type)s", property=item["property"],
+                     type=type(item.get("value")).__name__)
         path = item.get("value") if location and item["property"] == "pathname" else None
         if isinstance(path, str) and (not path.startswith("/") or len(path) > 16_000):
-            return f"the page location's pathname must be a path on this site, got {quote(path, 80)}"
+            return _("the page location's pathname must be a path on this site, got %(got)s", got=quote(path, 80))
     return None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from i18n import _, lazy_gettext
+
 COLORS = {
     "apples": "#d1495b",
     "oranges": "#edae49",
@@ -41,7 +43,10 @@ def _style(fig: go.Figure, title: str, height: int = 300) -> go.Figure:
     return fig
 
 
-def empty(message: str = "No data yet", height: int = 300, font_size: int = 14) -> go.Figure:
+def empty(message: str | None = None, height: int = 300, font_size: int = 14) -> go.Figure:
+    """A chart with only `message` in it (default: "No data yet", in the visitor's language)."""
+    if message is None:
+        message = _("No data yet")
     fig = go.Figure()
     fig.add_annotation(text=message, showarrow=False, font={"size": font_size, "color": "#6c757d"})
     fig.update_xaxes(visible=False)
@@ -70,8 +75,9 @@ def _drawn(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.iloc[::step]
 
 
-def _sampled(total: int, drawn: int) -> str:
-    return "" if drawn == total else f" ({drawn:,} drawn: 1 in {-(-total // drawn)})"
+def _sampled(total: int, drawn: int) -> dict | None:
+    """The title's words for a sample (None when every row is drawn): how many drawn, one in how many."""
+    return None if drawn == total else {"drawn": f"{drawn:,}", "step": -(-total // drawn)}
 
 
 def fruit_scatter(cleaned: pd.DataFrame, fruit: str) -> go.Figure:
@@ -81,28 +87,39 @@ def fruit_scatter(cleaned: pd.DataFrame, fruit: str) -> go.Figure:
     fig = go.Figure(
         go.Scatter(x=shown["x"], y=shown["y"], mode="markers", marker={"size": 4, "color": COLORS.get(fruit, ACCENT), "opacity": 0.6})
     )
-    return _style(fig, f"{fruit} — {len(part):,} points{_sampled(len(part), len(shown))}")
+    sampled, points = _sampled(len(part), len(shown)), f"{len(part):,}"
+    if sampled:
+        title = _("%(fruit)s — %(points)s points (%(drawn)s drawn: 1 in %(step)s)", fruit=fruit, points=points, **sampled)
+    else:
+        title = _("%(fruit)s — %(points)s points", fruit=fruit, points=points)
+    return _style(fig, title)
 
 
 def fruit_line(points: pd.DataFrame, fruit: str) -> go.Figure:
     """Binned means of one fruit: the consumer that needs only an aggregate."""
     fig = go.Figure(go.Scatter(x=points["x"], y=points["y"], mode="lines+markers", line={"color": COLORS.get(fruit, ACCENT)}))
-    return _style(fig, f"{fruit} — mean y by x ({int(points['n'].sum()) if len(points) else 0:,} rows)")
+    rows = f"{int(points['n'].sum()) if len(points) else 0:,}"
+    return _style(fig, _("%(fruit)s — mean y by x (%(rows)s rows)", fruit=fruit, rows=rows))
 
 
 def summary_bars(table: pd.DataFrame) -> go.Figure:
     fig = go.Figure(go.Bar(x=table["fruit"], y=table["revenue"], marker_color=[COLORS.get(f, ACCENT) for f in table["fruit"]]))
-    return _style(fig, "revenue by fruit")
+    return _style(fig, _("revenue by fruit"))
 
 
 def cache_graph(kind: str, cleaned: pd.DataFrame) -> go.Figure:
     """The four views of seed 004 (scatter, line, histogram2d, histogram2dcontour)."""
     x, y = cleaned["x"], cleaned["y"]
-    title = f"{kind} — {len(cleaned):,} rows"
+    sampled = None
     if kind in ("scatter", "line"):
         line = cleaned.assign(y=y.rolling(50, min_periods=1).mean()) if kind == "line" else cleaned
         shown = _drawn(line)  # the rolling mean is taken over every row, then sampled for drawing
-        title += _sampled(len(cleaned), len(shown))
+        sampled = _sampled(len(cleaned), len(shown))
+    rows = f"{len(cleaned):,}"
+    if sampled:
+        title = _("%(kind)s — %(rows)s rows (%(drawn)s drawn: 1 in %(step)s)", kind=kind, rows=rows, **sampled)
+    else:
+        title = _("%(kind)s — %(rows)s rows", kind=kind, rows=rows)
     if kind == "scatter":
         trace = go.Scatter(x=shown["x"], y=shown["y"], mode="markers", marker={"size": 3, "color": ACCENT, "opacity": 0.5})
     elif kind == "line":
@@ -115,12 +132,13 @@ def cache_graph(kind: str, cleaned: pd.DataFrame) -> go.Figure:
         raise ValueError(f"unknown graph kind {kind!r}")
     fig = _style(go.Figure(trace), title, height=260)
     fig.update_xaxes(title={"text": "x", "standoff": 4})
-    fig.update_yaxes(title={"text": CACHE_Y_TITLES.get(kind, "y"), "standoff": 4})
+    fig.update_yaxes(title={"text": str(CACHE_Y_TITLES.get(kind, "y")), "standoff": 4})
     return fig
 
 
-# What each of the cache page's charts plots upwards (the density charts count rows per x, y cell).
-CACHE_Y_TITLES = {"line": "y, mean of 50 rows", "histogram2d": "y (colour: rows per cell)", "histogram2dcontour": "y (colour: rows)"}
+# What each of the cache page's charts plots upwards (the density charts count rows per x, y cell); lazy: str() them.
+CACHE_Y_TITLES = {"line": lazy_gettext("y, mean of 50 rows"), "histogram2d": lazy_gettext("y (colour: rows per cell)"),
+                  "histogram2dcontour": lazy_gettext("y (colour: rows)")}
 
 
 def progress_figure(done: int, total: int) -> go.Figure:
@@ -128,4 +146,4 @@ def progress_figure(done: int, total: int) -> go.Figure:
     fig = go.Figure(go.Bar(x=[done], y=["job"], orientation="h", marker_color=ACCENT))
     fig.update_xaxes(range=[0, max(total, 1)])
     fig.update_yaxes(showticklabels=False)
-    return _style(fig, f"progress {done}/{total}", height=120)
+    return _style(fig, _("progress %(done)s/%(total)s", done=done, total=total), height=120)

@@ -18,7 +18,10 @@ from types import SimpleNamespace
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from components.sentence import inline
 from components.strategy import page_path
+from i18n import _, gettext, lazy_gettext
+from strategies import Figure
 
 log = logging.getLogger(__name__)
 BENCH = Path(__file__).resolve().parent.parent / "docs" / "bench"
@@ -27,12 +30,15 @@ ROWS = 10_000
 # Across hosts: "browser" (the state travels with the user: any host answers), "redis" (works across
 # hosts only when REDIS_URL points every host at one Redis; embedded stores live on one machine),
 # "one-machine" (local disk or process memory: another host cannot see it), "copy" (read-only: each
-# host loads its own identical copy).
+# host loads its own identical copy). Texts lazy (module level): str() them where they become a prop.
 ACROSS = {
-    "browser": ("any host", "success", "The state travels with the browser: any host can answer."),
-    "redis": ("needs Redis", "warning", "Embedded mode keeps this on one machine's disk; set REDIS_URL on every host."),
-    "one-machine": ("one machine only", "danger", "Kept on one host's disk or memory: another host never sees it."),
-    "copy": ("a copy per host", "info", "Read-only, so each host (and each worker) loads its own identical copy."),
+    "browser": (lazy_gettext("any host"), "success", lazy_gettext("The state travels with the browser: any host can answer.")),
+    "redis": (lazy_gettext("needs Redis"), "warning",
+              lazy_gettext("Embedded mode keeps this on one machine's disk; set REDIS_URL on every host.")),
+    "one-machine": (lazy_gettext("one machine only"), "danger",
+                    lazy_gettext("Kept on one host's disk or memory: another host never sees it.")),
+    "copy": (lazy_gettext("a copy per host"), "info",
+             lazy_gettext("Read-only, so each host (and each worker) loads its own identical copy.")),
 }
 
 
@@ -67,7 +73,7 @@ def pushed(slug: str, kind: str = "push") -> dict:
 
 def push_ms(slug: str, kind: str, key: str) -> str:
     value = pushed(slug, kind).get(key)
-    return "unknown" if not isinstance(value, int | float) else f"{value:,.0f} ms"
+    return _("unknown") if not isinstance(value, int | float) else f"{value:,.0f} ms"
 
 
 def result(slug: str, run: str = "default") -> dict | None:
@@ -81,33 +87,33 @@ def config(run: str = "default") -> dict:
 def ms(slug: str, run: str = "default") -> str:
     r = result(slug, run)
     value = r and r.get("latency_ms_p50")
-    return "unknown" if value is None else f"{value:,.0f} ms"
+    return _("unknown") if value is None else f"{value:,.0f} ms"
 
 
 def kb(n) -> str:
     if n is None:
-        return "unknown"
+        return _("unknown")
     return f"{n:,} B" if n < 1024 else f"{n / 1024:,.1f} KB"
 
 
 def traffic(slug: str) -> str:
     r = result(slug) or {}
-    return f"{kb(r.get('request_bytes'))} up, {kb(r.get('response_bytes'))} down"
+    return _("%(up)s up, %(down)s down", up=kb(r.get("request_bytes")), down=kb(r.get("response_bytes")))
 
 
 def stale(slug: str, run: str = "scale-out") -> str:
     """'0 of 12 reads stale', from the two-host run unless told otherwise."""
     r = result(slug, run)
     if not r:
-        return "not measured"
-    return f"{r.get('stale_reads', 0)} of {r.get('reads', 0)} reads stale"
+        return _("not measured")
+    return _("%(stale)s of %(reads)s reads stale", stale=r.get("stale_reads", 0), reads=r.get("reads", 0))
 
 
 def badge(kind: str) -> html.Span:
     text, color, why = ACROSS[kind]
     return html.Span(
-        [dbc.Badge(text, color=color, text_color="dark" if color in ("warning", "info") else None, className="lab-across"),
-         html.Div(why, className="small text-muted mt-1")],
+        [dbc.Badge(str(text), color=color, text_color="dark" if color in ("warning", "info") else None, className="lab-across"),
+         html.Div(str(why), className="small text-muted mt-1")],
         **{"data-across": kind},
     )
 
@@ -115,16 +121,18 @@ def badge(kind: str) -> html.Span:
 def reference_note() -> html.P:
     one, two = config("default"), config("scale-out")
     if not one:
-        return html.P("The reference run could not be read: figures show as unknown.", className="small text-muted mb-0")
+        return html.P(_("The reference run could not be read: figures show as unknown."), className="small text-muted mb-0")
+    rows = f"{ROWS:,}"
     return html.P(
-        [
-            f"Figures: medians at {ROWS:,} rows from the reference runs committed with the site — one host, "
-            f"{one.get('workers') or 'unknown'} gunicorn workers, embedded stores, {one.get('compute_delay')} s compute delay "
-            f"(docs/bench/default); and {two.get('hosts') or 'unknown'} hosts on one Redis, callbacks round-robin "
-            "(docs/bench/scale-out). The ",
-            dcc.Link("benchmark", href=page_path("benchmark")),
-            " measures them on this server.",
-        ],
+        inline(
+            _("Figures: medians at %(rows)s rows from the reference runs committed with the site — one host, "
+              "%(workers)s gunicorn workers, embedded stores, %(delay)s s compute delay (docs/bench/default); and "
+              "%(hosts)s hosts on one Redis, callbacks round-robin (docs/bench/scale-out). The {benchmark} measures "
+              "them on this server.",
+              rows=rows, workers=one.get("workers") or _("unknown"), delay=one.get("compute_delay"),
+              hosts=two.get("hosts") or _("unknown")),
+            benchmark=dcc.Link(_("benchmark"), href=page_path("benchmark")),
+        ),
         className="small text-muted mb-0",
     )
 
@@ -134,20 +142,30 @@ FIGURES = SimpleNamespace(ms=ms, traffic=traffic, stale=stale, result=result, co
                           pushed=pushed)
 
 
+def figure_text(figure, g=FIGURES) -> str | None:
+    """A guide row's figure in the visitor's language: a Figure's template is translated before it is filled
+    (its {name} fields stay in the translation), a plain text translated as it is."""
+    if isinstance(figure, Figure):
+        return gettext(figure.text).format(**figure.values(g))
+    if callable(figure):
+        return figure(g)
+    return gettext(figure) if figure else figure
+
+
 def table(rows, known: dict) -> dbc.Table:
     """rows: (slug, strategies.Guide) in guide order; known: slug -> the registered strategy's metadata."""
-    head = html.Thead(html.Tr([html.Th("Your case"), html.Th("Use"), html.Th("Why — measured"), html.Th("Across hosts")]))
+    head = html.Thead(html.Tr([html.Th(_("Your case")), html.Th(_("Use")), html.Th(_("Why — measured")), html.Th(_("Across hosts"))]))
     body = []
     for slug, row in rows:
         if slug not in known:
             continue
-        why = [html.Div(row.answer)]
+        why = [html.Div(gettext(row.answer))]
         if row.figure:
-            figure = row.figure(FIGURES) if callable(row.figure) else row.figure
+            figure = figure_text(row.figure)
             why.append(html.Div(figure, className="small text-muted mt-1 lab-guide-figure"))
         body.append(
             html.Tr(
-                [html.Td(row.case), html.Td(dcc.Link(known[slug]["title"], href=page_path(slug))), html.Td(why),
+                [html.Td(gettext(row.case)), html.Td(dcc.Link(known[slug]["title"], href=page_path(slug))), html.Td(why),
                  html.Td(badge(row.across))],
                 **{"data-slug": slug},
             )

@@ -23,11 +23,13 @@ from dash import MATCH, ClientsideFunction, Input, Output, State, callback, clie
 
 import stores
 from components import operator
+from components.serverstate import error_text
+from i18n import N_, _, gettext
 from stores import telemetry
 
 # Extra server-side readings a page adds to its panel: slug -> fn(lab) -> [(label, value)].
 _EXTRA: dict[str, Callable] = {}
-LABELS = {"compute": "expensive step ran", "hit": "cache hits", "miss": "cache misses", "evict": "evictions"}
+LABELS = {"compute": N_("expensive step ran"), "hit": N_("cache hits"), "miss": N_("cache misses"), "evict": N_("evictions")}
 SHOWN = ("compute", "hit", "miss")
 _NS = re.compile(r"[a-z][a-z0-9-]{0,40}")
 
@@ -52,23 +54,46 @@ def _id(kind: str, slug: str) -> dict:
     return {"type": f"lab-{kind}", "ns": slug}
 
 
+def texts() -> dict:
+    """What assets/instruments.js writes, in the visitor's language ({name}: filled in by the browser)."""
+    return {
+        "last": _("**Last interaction:** {count} request(s), **{up} up** (raw), **{wire} down on the wire** "
+                  "({down} decoded)"),
+        "lastEncoded": _("**Last interaction:** {count} request(s), **{up} up** (raw), **{wire} down on the wire** "
+                         "({down} decoded, {encodings})"),
+        "lastPlain": _("**Last interaction:** {count} request(s), **{up} up** (raw), **{wire} down on the wire** "
+                       "({down} decoded, not compressed)"),
+        "header": _("| output | pid | up | wire | ms |"),
+        "poll": _("{output} (poll)"),
+        "unknown": _("unknown"),
+        "workers": _("**Workers seen by this tab:** {count}{pids} over {requests} request(s)"),
+        "workersUnknown": _("**Workers seen by this tab:** {count}{pids} over {requests} request(s); {unknown} answered "
+                            "without a worker pid (an error before the app)"),
+        "noAnswer": _("The server did not answer this request ({error}): the worker serving it may have stopped. "
+                      "Try again."),
+        "httpError": _("The server answered {status} to a callback for {page}."),
+        "httpErrorHere": _("The server answered {status} to a callback for this page."),
+    }
+
+
 def panel(slug: str) -> dbc.Card:
     return dbc.Card(
         [
             dbc.CardHeader(
                 [
-                    html.Span("Instruments", className="fw-semibold"),
-                    dbc.Button("reset counters", id=_id("reset", slug), size="sm", color="link", className="float-end p-0",
-                               title="Counts start again from zero in this browser; other visitors' counts are unchanged"),
+                    html.Span(_("Instruments"), className="fw-semibold"),
+                    dbc.Button(_("reset counters"), id=_id("reset", slug), size="sm", color="link", className="float-end p-0",
+                               title=_("Counts start again from zero in this browser; other visitors' counts are unchanged")),
                 ]
             ),
             dbc.CardBody(
                 [
                     html.Div(id=_id("stats", slug), className="lab-stats"),
-                    dcc.Markdown("Waiting for the first callback…", id=_id("log", slug), className="lab-log"),
+                    dcc.Markdown(_("Waiting for the first callback…"), id=_id("log", slug), className="lab-log"),
                     dcc.Interval(id=_id("tick", slug), interval=1000),
                     dcc.Store(id=_id("version", slug), data=0),
                     dcc.Store(id=_id("baseline", slug), storage_type="local"),
+                    dcc.Store(id=_id("texts", slug), data=texts()),
                 ]
             ),
         ],
@@ -92,6 +117,7 @@ clientside_callback(
     Input(_id("tick", MATCH), "n_intervals"),
     State(_id("tick", MATCH), "id"),
     State(_id("version", MATCH), "data"),
+    State(_id("texts", MATCH), "data"),
 )
 
 
@@ -113,7 +139,8 @@ def _baseline(value) -> dict[str, int]:
 def show_stats(_version, _reset, stats_id, baseline):
     slug = stats_id.get("ns") if isinstance(stats_id, dict) else None
     if not isinstance(slug, str) or not _NS.fullmatch(slug):
-        return dbc.Alert(f"Unknown instruments {str(slug)[:60]!r}: nothing to show.", color="warning", className="mb-2 py-2 small"), no_update
+        return dbc.Alert(_("Unknown instruments %(name)s: nothing to show.", name=repr(str(slug)[:60])), color="warning",
+                         className="mb-2 py-2 small"), no_update
     lab = stores.current()
     baseline, new_baseline = _baseline(baseline), no_update
     try:
@@ -125,9 +152,10 @@ def show_stats(_version, _reset, stats_id, baseline):
             baseline = new_baseline = counts
         elif any(counts.get(k, 0) < v for k, v in baseline.items()):  # counters were reset site-wide since
             baseline = new_baseline = {}
-        items = [metric(LABELS[k], max(0, counts[k] - baseline.get(k, 0))) for k in counts]
+        items = [metric(gettext(LABELS[k]), max(0, counts[k] - baseline.get(k, 0))) for k in counts]
         if slug in _EXTRA:
             items += [metric(label, value) for label, value in _EXTRA[slug](lab)]
     except stores.StoreError as exc:
-        return dbc.Alert(f"Store unavailable: {exc}", color="warning", className="mb-2 py-2 small"), no_update
+        return dbc.Alert(_("Store unavailable: %(reason)s", reason=error_text(exc)), color="warning",
+                         className="mb-2 py-2 small"), no_update
     return html.Div(items, className="lab-metrics"), new_baseline

@@ -18,6 +18,7 @@ from dash import html
 
 import reports
 import stores
+from i18n import _
 from runtime import bench_runs
 
 log = logging.getLogger(__name__)
@@ -55,28 +56,38 @@ def load(lab=None) -> Measured | None:
     if reference is None:
         return pick(latest, "latest") if latest else None
     if latest is None:
-        reference.server_note = ("No run on this server yet: the operator's runs from the benchmark page appear here, "
-                                 f"beside the reference, when they measure {reference.rows:,} rows at a "
-                                 f"{_delay(reference.compute_delay)} compute delay.")
+        reference.server_note = _("No run on this server yet: the operator's runs from the benchmark page appear here, "
+                                  "beside the reference, when they measure %(rows)s rows at a %(delay)s compute delay.",
+                                  rows=format(reference.rows, ","), delay=_delay(reference.compute_delay))
         return reference
     server = pick(latest, "latest", rows=reference.rows)
     if server is None or server.compute_delay != reference.compute_delay:
-        measured_rows = ", ".join(f"{n:,}" for n in (latest.get("config") or {}).get("rows") or []) or "unknown"
-        reference.server_note = (f"This server's latest run ({_created(latest)} UTC: rows {measured_rows}, compute delay "
-                                 f"{_delay((latest.get('config') or {}).get('compute_delay'))}) is not comparable with the "
-                                 f"reference ({reference.rows:,} rows, {_delay(reference.compute_delay)}), so it is not "
-                                 "shown here; the benchmark page shows it.")
+        measured_rows = _listing([f"{n:,}" for n in (latest.get("config") or {}).get("rows") or []]) or _("unknown")
+        reference.server_note = _("This server's latest run (%(created)s UTC: rows %(rows)s, compute delay %(delay)s) is "
+                                  "not comparable with the reference (%(reference_rows)s rows, %(reference_delay)s), so it "
+                                  "is not shown here; the benchmark page shows it.",
+                                  created=_created(latest), rows=measured_rows,
+                                  delay=_delay((latest.get("config") or {}).get("compute_delay")),
+                                  reference_rows=format(reference.rows, ","), reference_delay=_delay(reference.compute_delay))
         return reference
     reference.server = server
     return reference
 
 
+def _listing(items: list[str]) -> str:
+    """"a, b, c" in the visitor's language (as components.bench_view.listing, which this module does not import)."""
+    text = items[0] if items else ""
+    for item in items[1:]:
+        text = _("%(first)s, %(second)s", first=text, second=item)
+    return text
+
+
 def _delay(seconds) -> str:
-    return "unknown" if seconds is None else f"{seconds:g} s"
+    return _("unknown") if seconds is None else f"{seconds:g} s"
 
 
 def _created(report: dict) -> str:
-    return str(report.get("created", ""))[:16].replace("T", " ") or "unknown"
+    return str(report.get("created", ""))[:16].replace("T", " ") or _("unknown")
 
 
 @functools.lru_cache(maxsize=2)
@@ -107,7 +118,7 @@ def cell(row: dict | None, run: str = "reference") -> html.Td:
     total = int(row["request_bytes"]) + int(row["response_bytes"])
     ms = row.get("latency_ms_p50")
     # No latency: nothing was sent, the interaction ran in the browser.
-    speed = "in the browser" if ms is None else f"{ms:,.0f} ms"
+    speed = _("in the browser") if ms is None else f"{ms:,.0f} ms"
     scale = (math.log10(max(total, 1)) - BAR_FLOOR) / (BAR_CEILING - BAR_FLOOR)
     width = f"{max(0.0, min(1.0, scale)) * 100:.0f}%"
     return html.Td(
@@ -117,31 +128,44 @@ def cell(row: dict | None, run: str = "reference") -> html.Td:
                          className="lab-measured-figures"),
                 html.Div(html.Div(className="lab-bytes-fill", style={"width": width}), className="lab-bytes-bar"),
             ],
-            title=f"p50 {speed} per interaction; {int(row['request_bytes']):,} B up, "
-            f"{int(row['response_bytes']):,} B down",
+            title=_("p50 %(speed)s per interaction; %(up)s B up, %(down)s B down", speed=speed,
+                    up=format(int(row['request_bytes']), ","), down=format(int(row['response_bytes']), ",")),
         ),
         className="text-nowrap",
         **{"data-bytes": str(total), "data-ms": "" if ms is None else f"{ms}", "data-run": run},
     )
 
 
+def _workers(workers: int | None) -> str:
+    return _("%(workers)s workers", workers=workers) if workers else _("workers unknown")
+
+
+def _sentences(*parts: str | None) -> str:
+    """Sentences one after the other: a space after an English one, none after a Chinese or Japanese one."""
+    text = ""
+    for part in filter(None, parts):
+        text += part if not text or text.endswith(("。", "！", "？")) else " " + part
+    return text
+
+
 def caption(measured: Measured | None) -> html.Div:
     if measured is None:
-        return html.Div("No benchmark run is readable yet: run one on the benchmark page.", className="small text-muted")
-    workers = f"{measured.workers} workers" if measured.workers else "workers unknown"
+        return html.Div(_("No benchmark run is readable yet: run one on the benchmark page."), className="small text-muted")
+    workers = _workers(measured.workers)
     if measured.source == "reference":
-        first = (f"Measured: p50 latency and bytes up + down per interaction at {measured.rows:,} rows, compute delay "
-                 f"{_delay(measured.compute_delay)}. Reference: the run committed with the site ({measured.created} UTC, "
-                 f"{workers}, docs/bench/default).")
+        first = _("Measured: p50 latency and bytes up + down per interaction at %(rows)s rows, compute delay %(delay)s. "
+                  "Reference: the run committed with the site (%(created)s UTC, %(workers)s, docs/bench/default).",
+                  rows=format(measured.rows, ","), delay=_delay(measured.compute_delay), created=measured.created, workers=workers)
     else:
-        first = (f"Measured: p50 latency and bytes up + down per interaction at {measured.rows:,} rows, compute delay "
-                 f"{_delay(measured.compute_delay)}, from this server's latest run ({measured.created} UTC, {workers}).")
+        first = _("Measured: p50 latency and bytes up + down per interaction at %(rows)s rows, compute delay %(delay)s, "
+                  "from this server's latest run (%(created)s UTC, %(workers)s).",
+                  rows=format(measured.rows, ","), delay=_delay(measured.compute_delay), created=measured.created, workers=workers)
     server = measured.server
-    second = (f" This server: the operator's latest run here ({server.created} UTC, "
-              f"{f'{server.workers} workers' if server.workers else 'workers unknown'}), same rows and delay."
-              if server else f" {measured.server_note}" if measured.server_note else "")
+    second = (_("This server: the operator's latest run here (%(created)s UTC, %(workers)s), same rows and delay.",
+                created=server.created, workers=_workers(server.workers))
+              if server else measured.server_note)
     return html.Div(
-        first + second + " The bar is logarithmic (100 B to 10 MB).",
+        _sentences(first, second, _("The bar is logarithmic (100 B to 10 MB).")),
         className="small text-muted mt-2 lab-measured-caption",
         **{"data-source": measured.source, "data-rows": str(measured.rows), "data-server": "yes" if server else "no"},
     )

@@ -6,9 +6,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import textwrap
 import time
 import zlib
+from collections.abc import Mapping
 
 import dash_bootstrap_components as dbc
 import orjson
@@ -19,6 +19,9 @@ from dash._utils import to_json as dash_to_json
 import stores
 import workload
 from components import figures
+from components.sentence import gap, wrap
+from components.serverstate import error_text
+from i18n import N_, _, gettext
 from reports.fmt import human_bytes as human  # the one byte formatter (components/quota.py imports it from here)
 from stores import codec
 from stores.codec import BadPayload
@@ -26,6 +29,25 @@ from stores.codec import BadPayload
 # The three fruits the seed's consumers draw (seed 000, example 2: df_1, df_2, df_3).
 SHOWN_FRUITS = ("apples", "oranges", "figs")
 FRAME_COLUMNS = ("fruit", "x", "y", "amount", "revenue")
+# The summary tables' column headers, as a visitor reads them.
+HEADERS = {"fruit": N_("fruit"), "rows": N_("rows"), "revenue": N_("revenue"), "mean x": N_("mean x"),
+           "amount": N_("amount")}
+
+
+class Texts(Mapping):
+    """A dict of texts marked with N_, each read in the visitor's language when it is looked up."""
+
+    def __init__(self, texts: dict):
+        self._texts = texts
+
+    def __getitem__(self, key) -> str:
+        return gettext(self._texts[key])
+
+    def __iter__(self):
+        return iter(self._texts)
+
+    def __len__(self) -> int:
+        return len(self._texts)
 
 
 def json_bytes(text: str) -> int:
@@ -37,7 +59,7 @@ def controls(ids, rows_choices=workload.ROW_CHOICES, rows=workload.DEFAULT_ROWS,
     cols = [
         dbc.Col(
             [
-                dbc.Label("Region", html_for=ids("region"), className="small mb-1"),
+                dbc.Label(_("Region"), html_for=ids("region"), className="small mb-1"),
                 dcc.Dropdown(
                     id=ids("region"),
                     options=[{"label": r, "value": r} for r in workload.REGIONS],
@@ -49,7 +71,7 @@ def controls(ids, rows_choices=workload.ROW_CHOICES, rows=workload.DEFAULT_ROWS,
         ),
         dbc.Col(
             [
-                dbc.Label("Rows in the dataset", className="small mb-1"),
+                dbc.Label(_("Rows in the dataset"), className="small mb-1"),
                 dbc.RadioItems(
                     id=ids("rows"),
                     options=[{"label": f"{n:,}", "value": n} for n in rows_choices],
@@ -85,23 +107,24 @@ def first_view(slug: str, build, rows: int = workload.DEFAULT_ROWS, region: str 
         return build(cleaned).encode()
 
     try:
-        value, _ = lab.memo(f"{slug}:first-view:{rows}:{region}", compute, ttl=FIRST_VIEW_SECONDS)
+        value, _fresh = lab.memo(f"{slug}:first-view:{rows}:{region}", compute, ttl=FIRST_VIEW_SECONDS)
     except stores.StoreError:
         return None
     return value.decode()
 
 
 def first_view_note(rows: int = workload.DEFAULT_ROWS, region: str = workload.REGIONS[0]) -> str:
-    return (
-        f"First view: {region}, {rows:,} rows. The producer's result for these inputs was computed once for every "
-        "visitor and came down with the page; the consumers' requests are real. Change an input to run the producer."
+    return _(
+        "First view: %(region)s, %(rows)s rows. The producer's result for these inputs was computed once for every "
+        "visitor and came down with the page; the consumers' requests are real. Change an input to run the producer.",
+        region=region, rows=format(rows, ","),
     )
 
 
 def frame(children, required=FRAME_COLUMNS) -> pd.DataFrame:
     """The cleaned frame a hidden div holds; BadPayload when it is missing or malformed."""
     if children in (None, ""):
-        raise BadPayload("the hidden div is empty: the producer has not answered yet")
+        raise BadPayload(_("the hidden div is empty: the producer has not answered yet"))
     return numbers(codec.frame_from_json(children, required=required), ("x", "y", "amount", "revenue"))
 
 
@@ -112,7 +135,7 @@ def numbers(df: pd.DataFrame, columns) -> pd.DataFrame:
             try:
                 df[column] = pd.to_numeric(df[column], errors="raise")
             except (ValueError, TypeError):
-                raise BadPayload(f"column {column!r} must hold numbers only") from None
+                raise BadPayload(_("column %(column)s must hold numbers only", column=repr(column))) from None
     return df
 
 
@@ -127,19 +150,20 @@ def aggregates(cleaned: pd.DataFrame) -> dict:
 def aggregate_part(children, part: str, fruit: str | None = None) -> pd.DataFrame:
     """One aggregate out of the shipped payload; BadPayload says what is wrong with it."""
     if children in (None, ""):
-        raise BadPayload("the hidden div is empty: the producer has not answered yet")
+        raise BadPayload(_("the hidden div is empty: the producer has not answered yet"))
     try:
         datasets = json.loads(children) if isinstance(children, str) else children
     except json.JSONDecodeError as exc:
-        raise BadPayload(f"data is not valid JSON ({exc.msg} at character {exc.pos})") from None
+        raise BadPayload(_("data is not valid JSON (%(reason)s at character %(position)s)", reason=exc.msg,
+                           position=exc.pos)) from None
     except RecursionError:
-        raise BadPayload("data is nested too deeply") from None
+        raise BadPayload(_("data is nested too deeply")) from None
     if not isinstance(datasets, dict) or part not in datasets:
-        raise BadPayload(f"data must be an object with a {part!r} entry")
+        raise BadPayload(_("data must be an object with a %(part)s entry", part=repr(part)))
     value = datasets[part]
     if fruit is not None:
         if not isinstance(value, dict) or fruit not in value:
-            raise BadPayload(f"data[{part!r}] lacks the fruit {fruit!r}")
+            raise BadPayload(_("data[%(part)s] lacks the fruit %(fruit)s", part=repr(part), fruit=repr(fruit)))
         value = value[fruit]
     required = ("x", "y", "n") if part == "binned" else ("fruit", "rows", "revenue")
     return numbers(codec.frame_from_json(value, required=required), [c for c in required if c != "fruit"])
@@ -152,12 +176,15 @@ def summary_table(table: pd.DataFrame) -> dbc.Table:
             shown[column] = shown[column].map(lambda v: f"{int(v):,}")
     if "revenue" in shown:
         shown["revenue"] = shown["revenue"].map(lambda v: f"{v:,.0f}")
+    shown = shown.rename(columns={c: gettext(HEADERS[c]) for c in shown.columns if c in HEADERS})
     return dbc.Table.from_dataframe(shown, size="sm", striped=True, className="mb-0 pl-summary")
 
 
 def rejected(exc: BadPayload, where: str) -> dbc.Alert:
     return dbc.Alert(
-        [html.B("Rejected data from the browser. "), f"{where}: {exc}. The server did not use it; change an input to recompute."],
+        [html.B(_("Rejected data from the browser.") + gap()),
+         _("%(where)s: %(reason)s. The server did not use it; change an input to recompute.", where=where,
+           reason=error_text(exc))],
         color="danger",
         className="small mb-0 pl-rejected",
     )
@@ -166,10 +193,10 @@ def rejected(exc: BadPayload, where: str) -> dbc.Alert:
 def rejected_figure(exc: BadPayload):
     # Short lines in a smaller font: the message must fit a half-width chart on a phone (~340 px),
     # and a long reason is cut to what fits; the table beside the charts shows it whole.
-    reason = str(exc)
+    reason = error_text(exc)
     if len(reason) > 150:
         reason = reason[:149] + "…"
-    lines = textwrap.wrap(f"Rejected data from the browser: {reason}", 34)
+    lines = wrap(_("Rejected data from the browser: %(reason)s", reason=reason), 34)
     return figures.empty("<br>".join(lines), font_size=12)
 
 
@@ -181,21 +208,21 @@ def comparison(shipped: int, full: int, rows: int, kept: int) -> html.Div:
             html.Div(
                 [
                     html.Div(human(shipped), className="lab-metric-value good"),
-                    html.Div("aggregates shipped to the browser", className="lab-metric-label"),
+                    html.Div(_("aggregates shipped to the browser"), className="lab-metric-label"),
                 ],
                 className="lab-metric",
             ),
             html.Div(
                 [
                     html.Div(human(full), className="lab-metric-value bad"),
-                    html.Div(f"the full cleaned frame ({kept:,} rows) would be", className="lab-metric-label"),
+                    html.Div(_("the full cleaned frame (%(rows)s rows) would be", rows=format(kept, ",")), className="lab-metric-label"),
                 ],
                 className="lab-metric",
             ),
             html.Div(
                 [
                     html.Div(f"{share:.2%}", className="lab-metric-value"),
-                    html.Div(f"of the full frame, at {rows:,} rows", className="lab-metric-label"),
+                    html.Div(_("of the full frame, at %(rows)s rows", rows=format(rows, ",")), className="lab-metric-label"),
                 ],
                 className="lab-metric",
             ),
@@ -212,8 +239,8 @@ def comparison(shipped: int, full: int, rows: int, kept: int) -> html.Div:
 # "gzip-b64" is that columnar JSON gzipped and base64-encoded into one string, which the browser decodes in a
 # clientside callback with DecompressionStream and the server with zlib.
 ENCODINGS = ("records", "columns", "gzip-b64")
-ENCODING_LABELS = {"records": "records (Dash's serializer)", "columns": "columnar JSON",
-                   "gzip-b64": "gzip + base64 of columnar JSON"}
+ENCODING_LABELS = Texts({"records": N_("records (Dash's serializer)"), "columns": N_("columnar JSON"),
+                         "gzip-b64": N_("gzip + base64 of columnar JSON")})
 # Requests that carry the payload back up per interaction: the hidden div's four consumers, the store's one
 # consumer; Patch and clientside keep it in the browser.
 SENDS_UP = {"hidden-div": 4, "browser-store": 1, "patch": 0, "clientside": 0}
@@ -230,7 +257,7 @@ def encode(df: pd.DataFrame, encoding: str):
         return columns
     if encoding == "gzip-b64":
         return base64.b64encode(zlib.compress(orjson.dumps(columns), 6, wbits=31)).decode("ascii")
-    raise BadPayload(f"unknown encoding {str(encoding)[:40]!r}")
+    raise BadPayload(_("unknown encoding %(name)s", name=repr(str(encoding)[:40])))
 
 
 def timed_encode(df: pd.DataFrame, encoding: str) -> tuple[object, float, int]:
@@ -245,37 +272,37 @@ def decode(value, encoding: str, required=("fruit", "x", "y")) -> pd.DataFrame:
     """The frame back from a browser-held value; BadPayload says what is wrong with it."""
     if encoding == "records":
         if not isinstance(value, list) or not all(isinstance(r, dict) for r in value[:1000]):
-            raise BadPayload("records must be a list of objects")
+            raise BadPayload(_("records must be a list of objects"))
         df = pd.DataFrame.from_records(value)
     elif encoding in ("columns", "gzip-b64"):
         if encoding == "gzip-b64":
             value = _inflate(value)
         if not isinstance(value, dict) or not isinstance(value.get("data"), dict):
-            raise BadPayload("columnar data must be an object with a 'data' object of columns")
+            raise BadPayload(_("columnar data must be an object with a 'data' object of columns"))
         data = value["data"]
         if not all(isinstance(v, list) for v in data.values()) or len({len(v) for v in data.values()}) > 1:
-            raise BadPayload("every column must be a list, all of one length")
+            raise BadPayload(_("every column must be a list, all of one length"))
         df = pd.DataFrame(data)
     else:
-        raise BadPayload(f"unknown encoding {str(encoding)[:40]!r}")
+        raise BadPayload(_("unknown encoding %(name)s", name=repr(str(encoding)[:40])))
     missing = [c for c in required if c not in df.columns]
     if missing:
-        raise BadPayload(f"the data lacks the column(s) {', '.join(missing)}")
+        raise BadPayload(_("the data lacks the column(s) %(columns)s", columns=", ".join(missing)))
     return numbers(df, ("x", "y"))
 
 
 def _inflate(value) -> dict:
     if not isinstance(value, str):
-        raise BadPayload("a compressed payload must be a base64 string")
+        raise BadPayload(_("a compressed payload must be a base64 string"))
     try:
         packed = base64.b64decode(value, validate=True)
         inflater = zlib.decompressobj(wbits=31)
         text = inflater.decompress(packed, MAX_INFLATED)
     except (binascii.Error, ValueError, zlib.error) as exc:
-        raise BadPayload(f"not gzip in base64 ({type(exc).__name__})") from None
+        raise BadPayload(_("not gzip in base64 (%(error)s)", error=type(exc).__name__)) from None
     if inflater.unconsumed_tail or not inflater.eof:
-        raise BadPayload(f"the compressed payload inflates past {MAX_INFLATED // 2**20} MB, or is cut short")
+        raise BadPayload(_("the compressed payload inflates past %(mb)s MB, or is cut short", mb=MAX_INFLATED // 2**20))
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError as exc:
-        raise BadPayload(f"the inflated payload is not JSON ({str(exc)[:80]})") from None
+        raise BadPayload(_("the inflated payload is not JSON (%(reason)s)", reason=str(exc)[:80])) from None

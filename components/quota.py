@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Mapping
 
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import html
 
+from i18n import N_, _, gettext
 from stores import codec
 from stores.codec import BadPayload
 
 from .payload import FRAME_COLUMNS, human, numbers, summary_table
+from .sentence import gap
+from .serverstate import error_text
 from .strategy import page_path
 
 KINDS = ("memory", "session", "local")
@@ -22,23 +26,42 @@ KINDS = ("memory", "session", "local")
 ROW_CHOICES = (1_000, 10_000, 100_000, 200_000, 600_000)
 CHARS_PER_ROW = 9.7
 QUOTA_CHARS = 5 * 1024 * 1024
+
+
+class _Facts(Mapping):
+    """kind -> {fact: text}, each text (marked with N_) read in the visitor's language when it is looked up."""
+
+    def __init__(self, facts: dict):
+        self._facts = facts
+
+    def __getitem__(self, kind: str) -> dict:
+        return {name: gettext(text) for name, text in self._facts[kind].items()}
+
+    def __iter__(self):
+        return iter(self._facts)
+
+    def __len__(self) -> int:
+        return len(self._facts)
+
+
 # What each storage_type keeps, as documented; the page shows it next to what it measures.
-SURVIVAL = {
-    "memory": {"reload": "no", "tab": "no", "where": "this page's JavaScript memory"},
-    "session": {"reload": "yes", "tab": "no (a duplicated tab gets a copy)", "where": "sessionStorage, per tab"},
-    "local": {"reload": "yes", "tab": "yes", "where": "localStorage, per origin, until cleared"},
-}
+SURVIVAL = _Facts({
+    "memory": {"reload": N_("no"), "tab": N_("no"), "where": N_("this page's JavaScript memory")},
+    "session": {"reload": N_("yes"), "tab": N_("no (a duplicated tab gets a copy)"), "where": N_("sessionStorage, per tab")},
+    "local": {"reload": N_("yes"), "tab": N_("yes"), "where": N_("localStorage, per origin, until cleared")},
+})
 
 
 def rows_label(rows: int) -> str:
     estimate = rows * CHARS_PER_ROW
-    over = " — over the quota" if estimate > QUOTA_CHARS else ""
-    return f"{rows:,} (≈ {human(estimate)}{over})"
+    if estimate > QUOTA_CHARS:
+        return _("%(rows)s (≈ %(size)s — over the quota)", rows=format(rows, ","), size=human(estimate))
+    return f"{rows:,} (≈ {human(estimate)})"
 
 
 def check_kind(kind) -> str:
     if kind not in KINDS:
-        raise BadPayload(f"storage type must be one of {', '.join(KINDS)}, got {kind!r}")
+        raise BadPayload(_("storage type must be one of %(kinds)s, got %(value)s", kinds=", ".join(KINDS), value=repr(kind)))
     return kind
 
 
@@ -64,19 +87,20 @@ def attempt(data: dict, key: str) -> dict:
         "rows": data["rows"],
         "region": data["region"],
         "quota": QUOTA_CHARS,
-        "alternatives": [["Serverside", page_path("serverside")], ["Session cache", page_path("session-cache")]],
+        # Link texts; "Session cache" is that page's title, translated with the strategy records' texts.
+        "alternatives": [[_("Serverside"), page_path("serverside")], [gettext("Session cache"), page_path("session-cache")]],
     }
 
 
 def parse_stored(data) -> tuple[dict, pd.DataFrame]:
     """(facts, frame) from a store's data as the browser sent it; BadPayload when malformed."""
     if not isinstance(data, dict):
-        raise BadPayload(f"stored data must be an object, got {type(data).__name__}")
+        raise BadPayload(_("stored data must be an object, got %(type)s", type=type(data).__name__))
     for name in ("rows", "kept"):
         if not isinstance(data.get(name), int):
-            raise BadPayload(f"stored data lacks a whole number {name!r}")
+            raise BadPayload(_("stored data lacks a whole number %(name)s", name=repr(name)))
     if data.get("region") is not None and not isinstance(data["region"], str):
-        raise BadPayload("stored data's 'region' must be text")
+        raise BadPayload(_("stored data's 'region' must be text"))
     df = numbers(codec.frame_from_json(data.get("frame"), required=FRAME_COLUMNS), ("x", "y", "amount", "revenue"))
     facts = {"rows": data["rows"], "kept": data["kept"], "region": data.get("region"), "written": data.get("written")}
     return facts, df
@@ -87,7 +111,8 @@ def stored_view(facts: dict, table: pd.DataFrame) -> html.Div:
     return html.Div(
         [
             html.Div(
-                [html.B(f"{facts['rows']:,} rows"), f" · {facts['region']} · {facts['kept']:,} cleaned rows"],
+                [html.B(_("%(rows)s rows", rows=format(facts['rows'], ","))),
+                 f" · {facts['region']} · " + _("%(kept)s cleaned rows", kept=format(facts['kept'], ","))],
                 className="small bs-facts",
                 **{"data-rows": str(facts["rows"])},
             ),
@@ -97,14 +122,15 @@ def stored_view(facts: dict, table: pd.DataFrame) -> html.Div:
 
 
 def empty_view() -> html.Div:
-    return html.Div("empty", className="small text-muted bs-facts", **{"data-rows": "0"})
+    return html.Div(_("empty"), className="small text-muted bs-facts", **{"data-rows": "0"})
 
 
 def rejected(exc: BadPayload, kind: str) -> dbc.Alert:
     return dbc.Alert(
         [
-            html.B("Rejected data from the browser. "),
-            f"The {kind} store holds something this page did not write: {exc}. Press “Clear all three” to remove it.",
+            html.B(_("Rejected data from the browser.") + gap()),
+            _("The %(kind)s store holds something this page did not write: %(reason)s. Press “Clear all three” to remove it.",
+              kind=kind, reason=error_text(exc)),
         ],
         color="danger",
         className="small mb-0 bs-rejected",

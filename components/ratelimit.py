@@ -21,6 +21,7 @@ from limits import parse
 from limits.storage import Storage
 from limits.strategies import FixedWindowRateLimiter
 
+from i18n import _, ngettext
 from stores.base import Store, StoreError
 
 PREFIX = "ratelimit:"
@@ -73,7 +74,7 @@ class StoreStorage(Storage):
 class Rule:
     name: str
     limit: str  # in `limits` notation: "20 per 10 seconds"
-    what: str  # said in the 429 message
+    what: str  # what it counts (refusal() says it, translated, in the 429 message)
 
 
 JOBS = Rule("jobs", "6 per 1 minute", "job starts")
@@ -130,5 +131,29 @@ class Limiter:
             return None
         reset = self.strategy.get_window_stats(item, rule.name, client).reset_time
         wait = max(1, round(reset - time.time()))
-        return (f"Too many {rule.what} from your address: at most {rule.limit} per visitor on this site. "
-                f"Try again in {wait} s.")
+        return refusal(rule, item, wait)
+
+
+def _bound(rule: Rule, item) -> str:
+    """The rule's bound for people ("6 per 1 minute", as `limit` says it in English), in the visitor's language."""
+    granularity = getattr(getattr(item, "GRANULARITY", None), "name", None)
+    if granularity == "minute":
+        return ngettext("%(amount)s per %(num)d minute", "%(amount)s per %(num)d minutes", item.multiples,
+                        amount=item.amount)
+    if granularity == "second":
+        return ngettext("%(amount)s per %(num)d second", "%(amount)s per %(num)d seconds", item.multiples,
+                        amount=item.amount)
+    return rule.limit
+
+
+def refusal(rule: Rule, item, wait: int) -> str:
+    """The 429 message: which limit, its bound, and when to try again (one sentence per rule: word order differs)."""
+    bound = _bound(rule, item)
+    if rule.name == JOBS.name:
+        return _("Too many job starts from your address: at most %(limit)s per visitor on this site. "
+                 "Try again in %(wait)s s.", limit=bound, wait=wait)
+    if rule.name == COMPUTE.name:
+        return _("Too many computations from your address: at most %(limit)s per visitor on this site. "
+                 "Try again in %(wait)s s.", limit=bound, wait=wait)
+    return _("Too many callback requests from your address: at most %(limit)s per visitor on this site. "
+             "Try again in %(wait)s s.", limit=bound, wait=wait)

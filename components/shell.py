@@ -14,7 +14,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, clientside_callback, dcc, html
 
 import i18n
-from i18n import _, lazy_gettext
+from i18n import _, gettext, lazy_gettext
 
 from .strategy import GROUPS
 
@@ -100,12 +100,12 @@ def sidebar(mode: str, root: str | None = None, external: bool = False) -> html.
     listed = _strategy_pages()
     sections = []
     for group, label in GROUPS.items():
-        links = [_link(p["strategy"]["title"], p["relative_path"], external) for p in listed if p["strategy"]["group"] == group]
+        links = [_link(gettext(p["strategy"]["title"]), p["relative_path"], external) for p in listed if p["strategy"]["group"] == group]
         if links:
             sections += _section(label, links)
     tools = [p for p in dash.page_registry.values() if p.get("tool")]
     if tools:
-        sections += _section(_("Measure"), [_link(p["name"], p["relative_path"], external) for p in tools])
+        sections += _section(_("Measure"), [_link(gettext(p["name"]), p["relative_path"], external) for p in tools])
     mode_line = html.Div([dbc.Badge(str(_MODES.get(mode, mode)), color="info" if mode == "redis" else "secondary", className="me-1"), f"dash {dash.__version__}"],
                          className="lab-mode")
     toggler = html.Button(

@@ -13,6 +13,11 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import html
 
+from i18n import N_, _, gettext
+
+from .sentence import inline
+
+# The guides' own titles: proper names, shown as they are in every language (each text's title is in its language).
 SHARING_GUIDE = "Sharing data between callbacks"
 BACKGROUND_GUIDE = "Background callbacks"
 CACHING_POST = "flask-caching + Redis"
@@ -24,8 +29,8 @@ class Source:
     guide: str  # which of the three source materials it is
     title: str  # the text's own title, in its own language
     lang: str  # BCP 47, for the link's lang / hreflang
-    language: str  # the language's name, in English
-    what: str  # what kind of text it is
+    language: str  # the language's name, in English (marked: shown translated)
+    what: str  # what kind of text it is (marked: shown translated)
     file: str  # under assets/sources/
     original: str | None  # the English original it translates, when there is one
 
@@ -33,20 +38,20 @@ class Source:
 SOURCES = {
     s.number: s
     for s in (
-        Source("000", SHARING_GUIDE, "在回调函数间共享状态", "zh", "Chinese",
-               "a Chinese translation of Dash's guide", "000-sharing-data-between-callbacks.zh.txt",
+        Source("000", SHARING_GUIDE, "在回调函数间共享状态", "zh", N_("Chinese"),
+               N_("a Chinese translation of Dash's guide"), "000-sharing-data-between-callbacks.zh.txt",
                "https://dash.plotly.com/sharing-data-between-callbacks"),
-        Source("001", BACKGROUND_GUIDE, "后台回调", "zh", "Chinese",
-               "a Chinese translation of Dash's guide (a notebook)", "001-background-callbacks.zh.txt",
+        Source("001", BACKGROUND_GUIDE, "后台回调", "zh", N_("Chinese"),
+               N_("a Chinese translation of Dash's guide (a notebook)"), "001-background-callbacks.zh.txt",
                "https://dash.plotly.com/background-callbacks"),
-        Source("002", SHARING_GUIDE, "コールバック(Callbacks)間で状態を共有する", "ja", "Japanese",
-               "a Japanese translation of an earlier version of Dash's guide", "002-sharing-data-between-callbacks.ja.txt",
+        Source("002", SHARING_GUIDE, "コールバック(Callbacks)間で状態を共有する", "ja", N_("Japanese"),
+               N_("a Japanese translation of an earlier version of Dash's guide"), "002-sharing-data-between-callbacks.ja.txt",
                "https://dash.plotly.com/sharing-data-between-callbacks"),
-        Source("003", SHARING_GUIDE, "Sharing Data Between Callbacks within a Single Session", "en", "English",
-               "English notes on Dash's guide: globals, a file per session, dcc.Store, flask-caching",
+        Source("003", SHARING_GUIDE, "Sharing Data Between Callbacks within a Single Session", "en", N_("English"),
+               N_("English notes on Dash's guide: globals, a file per session, dcc.Store, flask-caching"),
                "003-sharing-state-notes.en.txt", "https://dash.plotly.com/sharing-data-between-callbacks"),
-        Source("004", CACHING_POST, "Python Dash十讲之10 - 数据缓存及信号发送", "zh", "Chinese",
-               "a Chinese blog post by LiangFan (2018): flask-caching on Redis plus a signal", "004-flask-caching-and-redis.zh.txt",
+        Source("004", CACHING_POST, "Python Dash十讲之10 - 数据缓存及信号发送", "zh", N_("Chinese"),
+               N_("a Chinese blog post by LiangFan (2018): flask-caching on Redis plus a signal"), "004-flask-caching-and-redis.zh.txt",
                None),
     )
 }
@@ -60,7 +65,7 @@ def href(source: Source) -> str:
 def label(number: str) -> str:
     """'seed 003' in words: which text, which guide, which language."""
     s = SOURCES[number]
-    return f"source {s.number}, {s.language}, {s.guide}"
+    return _("source %(number)s, %(language)s, %(guide)s", number=s.number, language=gettext(s.language), guide=s.guide)
 
 
 def link(source: Source) -> html.A:
@@ -78,33 +83,33 @@ def block(meta: dict) -> dbc.Card | None:
     numbers = [n for n in meta.get("seeds") or () if n in SOURCES]
     if not numbers:
         return None
-    named = " and ".join(f"“{g}”" for g in guides(numbers))
+    named = ""
+    for g in guides(numbers):
+        quoted = _("“%(guide)s”", guide=g)
+        named = quoted if not named else _("%(left)s and %(right)s", left=named, right=quoted)
     items = []
     for n in numbers:
         s = SOURCES[n]
-        original = (
-            [" — translating ", html.A("the English original on dash.plotly.com", href=s.original, target="_blank", rel="noopener")]
-            if s.original and s.lang != "en"
-            else []
-        )
+        if s.original and s.lang != "en":
+            original = html.A(_("the English original on dash.plotly.com"), href=s.original, target="_blank", rel="noopener")
+            text = inline(_("{title}, {what} — translating {original}."), title=link(s), what=gettext(s.what), original=original)
+        else:
+            text = inline(_("{title}, {what}."), title=link(s), what=gettext(s.what))
         items.append(
             html.Li(
-                [html.Span(f"Source {s.number} ({s.language}): ", className="fw-semibold"), link(s), f", {s.what}", *original, "."],
+                [html.Span(_("Source %(number)s (%(language)s): ", number=s.number, language=gettext(s.language)),
+                           className="fw-semibold"), *text],
                 **{"data-source": s.number},
             )
         )
     return dbc.Card(
         dbc.CardBody(
             [
-                html.H2("Where this comes from", className="h5"),
+                html.H2(_("Where this comes from"), className="h5"),
                 html.P(
-                    [
-                        "“From the guides” means this strategy is one of those in ",
-                        named,
-                        ". The site was built from these texts, shipped with it as found, each in the language it was "
-                        "written in; their code uses Dash's old APIs (dash_core_components, app.run_server), this page "
-                        "uses today's.",
-                    ],
+                    _("“From the guides” means this strategy is one of those in %(guides)s. The site was built from these "
+                      "texts, shipped with it as found, each in the language it was written in; their code uses Dash's old "
+                      "APIs (dash_core_components, app.run_server), this page uses today's.", guides=named),
                     className="small",
                 ),
                 html.Ul(items, className="small mb-0 lab-sources"),

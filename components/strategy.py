@@ -11,15 +11,11 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import html
 
-from i18n import gettext, lazy_gettext
+from i18n import _, gettext
 from strategies import GROUPS as RECORD_GROUPS
+from strategies.texts import LIST_KEYS, TEXT_KEYS
 
 from . import sources
-
-# The group labels of strategies.GROUPS, marked here for translation (the records import none of the
-# site's layers). Never shown themselves: GROUPS translates strategies.GROUPS's words when read, so a
-# label reworded there shows its new English words until it is marked again here (tests/unit/test_translations).
-_MARKED_GROUP_LABELS = (lazy_gettext("From the guides"), lazy_gettext("Beyond the guides"))
 
 
 class _GroupLabels(Mapping):
@@ -38,11 +34,22 @@ class _GroupLabels(Mapping):
 
 GROUPS = _GroupLabels()
 
+def localized(meta: dict) -> dict:
+    """A strategy's metadata with its texts in the visitor's language (strategies/texts.py says which keys;
+    the records' English texts are the msgids)."""
+    out = dict(meta)
+    for key in TEXT_KEYS:
+        if isinstance(out.get(key), str):
+            out[key] = gettext(out[key])
+    for key in LIST_KEYS:
+        out[key] = [gettext(text) for text in out.get(key, ())]
+    return out
+
 
 def strategies() -> list[dict]:
-    """Every registered strategy's metadata, in page order."""
+    """Every registered strategy's metadata, in page order, its texts in the visitor's language."""
     pages = sorted(dash.page_registry.values(), key=lambda p: (p.get("order") or 0, p["path"]))
-    return [p["strategy"] for p in pages if p.get("strategy")]
+    return [localized(p["strategy"]) for p in pages if p.get("strategy")]
 
 
 def guide_rows() -> list[tuple]:
@@ -65,21 +72,22 @@ def page_path(slug: str) -> str:
 def verdict(value, neutral: bool = False) -> html.Span:
     """A yes / no / qualified badge for one catalogue cell; neutral where neither answer is better."""
     if isinstance(value, bool) and neutral:
-        return dbc.Badge("yes" if value else "no", color="secondary", className="lab-verdict")
+        return dbc.Badge(_("yes") if value else _("no"), color="secondary", className="lab-verdict")
     if value is True:
-        return dbc.Badge("yes", color="success", className="lab-verdict")
+        return dbc.Badge(_("yes"), color="success", className="lab-verdict")
     if value is False:
-        return dbc.Badge("no", color="danger", className="lab-verdict")
-    return dbc.Badge(str(value), color="warning", text_color="dark", className="lab-verdict")
+        return dbc.Badge(_("no"), color="danger", className="lab-verdict")
+    return dbc.Badge(gettext(str(value)), color="warning", text_color="dark", className="lab-verdict")
 
 
 def header(meta: dict) -> html.Div:
+    meta = localized(meta)
     facts = [
-        ("Data lives in", html.Span(meta["lives"])),
-        ("Multi-worker safe", verdict(meta["multi_worker_safe"])),
-        ("Shared between users", verdict(meta["shared_between_users"], neutral=True)),
-        ("Survives reload", verdict(meta["survives_reload"])),
-        ("Payload growth", html.Code(meta["payload_growth"])),
+        (_("Data lives in"), html.Span(meta["lives"])),
+        (_("Multi-worker safe"), verdict(meta["multi_worker_safe"])),
+        (_("Shared between users"), verdict(meta["shared_between_users"], neutral=True)),
+        (_("Survives reload"), verdict(meta["survives_reload"])),
+        (_("Payload growth"), html.Code(meta["payload_growth"])),
     ]
     return html.Div(
         [
@@ -94,15 +102,16 @@ def header(meta: dict) -> html.Div:
 
 def explainer(meta: dict, what: str, when: str, when_not: str) -> dbc.Card:
     """What, when to use, when not — plus the registered pros and cons."""
+    meta = localized(meta)
     return dbc.Card(
         dbc.CardBody(
             [
-                html.H2("In plain words", className="h5"),
+                html.H2(_("In plain words"), className="h5"),
                 html.P(what),
                 dbc.Row(
                     [
-                        dbc.Col([html.H3("Use it when", className="h6"), html.P(when)], md=6),
-                        dbc.Col([html.H3("Avoid it when", className="h6"), html.P(when_not)], md=6),
+                        dbc.Col([html.H3(_("Use it when"), className="h6"), html.P(when)], md=6),
+                        dbc.Col([html.H3(_("Avoid it when"), className="h6"), html.P(when_not)], md=6),
                     ]
                 ),
                 dbc.Row(

@@ -12,9 +12,13 @@ import time
 import dash_bootstrap_components as dbc
 from dash import html
 
+from i18n import N_, _, gettext, ngettext
+
 HISTORY_LIMIT = 60
 VALUE_LIMIT = 40
 NOTHING = "(nothing)"
+# What the history table shows for an action and a verdict (the page's classes use the English words).
+WORDS = {"set": N_("set"), "read": N_("read"), "leak": N_("leak"), "ok": N_("ok"), "stale": N_("stale")}
 
 
 def bump(value) -> str:
@@ -54,7 +58,7 @@ def append(history, item: dict) -> list[dict]:
 
 
 def shown(value) -> str:
-    return NOTHING if value in (None, "") else repr(value)
+    return _("(nothing)") if value in (None, "") else repr(value)
 
 
 def analyse(history: list[dict]) -> dict:
@@ -97,36 +101,40 @@ def analyse(history: list[dict]) -> dict:
 def _explain(write: dict | None, read: dict, leaked: bool) -> str:
     got, reader = shown(read["value"]), read["pid"]
     if leaked:
-        return (
-            f"Worker {reader} answered a read with {got}, a value this tab never wrote: another tab or user "
-            f"set it on that worker. The global is shared by every session the worker serves."
+        return _(
+            "Worker %(reader)s answered a read with %(got)s, a value this tab never wrote: another tab or user "
+            "set it on that worker. The global is shared by every session the worker serves.",
+            reader=reader, got=got,
         )
     if write is None:
-        return f"This tab has not written anything, yet worker {reader} answered with {got}."
+        return _("This tab has not written anything, yet worker %(reader)s answered with %(got)s.", reader=reader, got=got)
     mine, writer = shown(write["value"]), write["pid"]
     if writer != reader:
-        return (
-            f"You wrote {mine} on worker {writer}; worker {reader} answered the read and had {got} — "
-            f"its own copy of the global, which your write never reached."
+        return _(
+            "You wrote %(mine)s on worker %(writer)s; worker %(reader)s answered the read and had %(got)s — "
+            "its own copy of the global, which your write never reached.",
+            mine=mine, writer=writer, reader=reader, got=got,
         )
-    return (
-        f"Worker {writer} took your {mine}, but when you read it back it held {got}: "
-        f"another session overwrote that worker's copy in between."
+    return _(
+        "Worker %(writer)s took your %(mine)s, but when you read it back it held %(got)s: "
+        "another session overwrote that worker's copy in between.",
+        writer=writer, mine=mine, got=got,
     )
 
 
 def scoreboard(facts: dict, name: str) -> html.Div:
     """Counters with data-* attributes (the browser tests read these)."""
     cells = [
-        (facts["reads"], "reads", "Read clicks answered so far", ""),
-        (len(facts["pids"]), "workers", "Distinct worker processes that answered this tab", ""),
+        (facts["reads"], _("reads"), _("Read clicks answered so far"), ""),
+        (len(facts["pids"]), _("workers"), _("Distinct worker processes that answered this tab"), ""),
         (
             facts["wrong"],
-            "≠ last write",
-            "Reads that did not return the value this tab last wrote",
+            _("≠ last write"),
+            _("Reads that did not return the value this tab last wrote"),
             "bad" if facts["wrong"] else "good",
         ),
-        (facts["leaks"], "not yours", "Reads that returned a value this tab never wrote", "bad" if facts["leaks"] else "good"),
+        (facts["leaks"], _("not yours"), _("Reads that returned a value this tab never wrote"),
+         "bad" if facts["leaks"] else "good"),
     ]
     return html.Div(
         [
@@ -151,7 +159,7 @@ def scoreboard(facts: dict, name: str) -> html.Div:
 
 def history_table(history: list[dict], limit: int = 8) -> dbc.Table | html.Div:
     if not history:
-        return html.Div("No clicks yet.", className="text-muted small")
+        return html.Div(_("No clicks yet."), className="text-muted small")
     written: set = set()
     last = None
     rows = []
@@ -167,16 +175,17 @@ def history_table(history: list[dict], limit: int = 8) -> dbc.Table | html.Div:
     body = [
         html.Tr(
             [
-                html.Td(action),
+                html.Td(gettext(WORDS[action])),
                 html.Td(html.Code(value)),
                 html.Td(pid, className="gv-pid"),
-                html.Td(verdict, className=f"gv-{verdict}"),
+                html.Td(gettext(WORDS[verdict]) if verdict else verdict, className=f"gv-{verdict}"),
             ],
             className="gv-row",
         )
         for action, value, pid, verdict in reversed(rows[-limit:])
     ]
-    head = html.Thead(html.Tr([html.Th("click"), html.Th("value"), html.Th("worker pid"), html.Th(html.Span("verdict", className="visually-hidden"))]))
+    head = html.Thead(html.Tr([html.Th(_("click")), html.Th(_("value")), html.Th(_("worker pid")),
+                               html.Th(html.Span(_("verdict"), className="visually-hidden"))]))
     return dbc.Table([head, html.Tbody(body)], size="sm", className="gv-history mb-2")
 
 
@@ -184,41 +193,49 @@ def plural(n: int, word: str) -> str:
     return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
+def _workers(n: int) -> str:
+    return ngettext("%(count)s worker", "%(count)s workers", n, count=format(n, ","))
+
+
 def _all_right(facts: dict) -> str:
     """The verdict when no read disagreed with this tab's last write, worded for what the tab did."""
-    reads, workers = facts["reads"], plural(len(facts["pids"]), "worker")
+    reads, workers = facts["reads"], _workers(len(facts["pids"]))
     if not facts["wrote"]:
         # Nothing written: an empty answer is expected, not evidence that the global works.
-        said = "it came back empty" if reads == 1 else "each came back empty"
-        return (
-            f"This tab has not written anything yet: {plural(reads, 'read')} answered by {workers}, and {said}. "
-            "Press Set, then Read a few times."
+        return ngettext(
+            "This tab has not written anything yet: %(count)s read answered by %(workers)s, and it came back empty. "
+            "Press Set, then Read a few times.",
+            "This tab has not written anything yet: %(count)s reads answered by %(workers)s, and each came back empty. "
+            "Press Set, then Read a few times.",
+            reads, count=format(reads, ","), workers=workers,
         )
     if reads == 1:
-        return f"The read returned what you last wrote ({workers}). Read a few more times: another worker may answer."
-    return f"All {reads:,} reads returned what you last wrote, across {workers}."
+        return _("The read returned what you last wrote (%(workers)s). Read a few more times: another worker may answer.",
+                 workers=workers)
+    return _("All %(count)s reads returned what you last wrote, across %(workers)s.", count=format(reads, ","), workers=workers)
 
 
 def diagnosis(facts: dict) -> html.Div:
     """The 'what went wrong' panel, newest finding first."""
     if facts["reads"] == 0:
-        return html.P("Write a value, then read it a few times.", className="text-muted small mb-0")
+        return html.P(_("Write a value, then read it a few times."), className="text-muted small mb-0")
     copies = html.Ul(
         [
-            html.Li([html.Span(f"worker {pid}: ", className="gv-pid"), html.Code(shown(value))])
+            html.Li([html.Span(_("worker %(pid)s:", pid=pid) + " ", className="gv-pid"), html.Code(shown(value))])
             for pid, value in facts["copies"].items()
         ],
         className="small mb-2",
     )
     if not facts["findings"]:
         verdict = html.P(_all_right(facts), className="small mb-2 gv-verdict")
-        return html.Div([verdict, html.Div("Last value each worker reported to this tab:", className="small text-muted"), copies])
+        return html.Div([verdict, html.Div(_("Last value each worker reported to this tab:"), className="small text-muted"),
+                         copies])
     distinct = list(dict.fromkeys(reversed(facts["findings"])))  # newest first, each explanation once
     newest = [html.Li(text) for text in distinct[:3]]
     return html.Div(
         [
             html.Ul(newest, className="small mb-2 gv-findings"),
-            html.Div("Last value each worker reported to this tab — one copy per process:", className="small text-muted"),
+            html.Div(_("Last value each worker reported to this tab — one copy per process:"), className="small text-muted"),
             copies,
         ]
     )

@@ -10,6 +10,7 @@ import workload
 from components import figures, instruments, payload, strategy
 from components.ids import Ids
 from components.source import source_panel
+from i18n import _
 from stores.codec import BadPayload
 from strategies.aggregates import STRATEGY
 
@@ -22,7 +23,7 @@ instruments.register_counters(SLUG, ("compute",))  # no cache on this page
 
 def graph(name: str) -> dbc.Col:
     return dbc.Col(
-        dcc.Graph(id=ids(name), figure=figures.empty("waiting for the producer…"), config=figures.GRAPH_CONFIG), md=6
+        dcc.Graph(id=ids(name), figure=figures.empty(_("waiting for the producer…")), config=figures.GRAPH_CONFIG), md=6
     )
 
 
@@ -44,9 +45,17 @@ def layout(**_query):
     demo = html.Div(
         [
             payload.controls(ids),
-            html.Div(payload.first_view_note() if first else "", id=ids("status"), className="small text-muted mb-1"),
+            # The producer's status; while it runs (running=, fixed when the callback is registered, so in no
+            # visitor's language) the status empties and the translated "running" line beside it shows.
             html.Div(
-                None if first else dbc.Alert("The first view is not available: change an input to run the producer.",
+                [
+                    html.Div(payload.first_view_note() if first else "", id=ids("status")),
+                    html.Div(_("Running the expensive step…"), id=ids("running"), hidden=True),
+                ],
+                className="small text-muted mb-1",
+            ),
+            html.Div(
+                None if first else dbc.Alert(_("The first view is not available: change an input to run the producer."),
                                              color="info", className="small py-2"),
                 id=ids("error"),
             ),
@@ -71,15 +80,15 @@ def layout(**_query):
         demo,
         instruments.panel(SLUG),
         source_panel(__name__),
-        what="Most apps never show every row: they show a line of means, a bar per category, a table of totals. "
+        what=_("Most apps never show every row: they show a line of means, a bar per category, a table of totals. "
         "So the producer, which already holds the cleaned frame after the expensive step, computes those views "
         "right there and puts only them in the hidden div. Each consumer still gets its input from the browser, "
         "but a few kilobytes instead of the whole frame — compare the two numbers above at 100,000 rows, and "
-        "the instruments with the hidden-div page.",
-        when="You know what the consumers display and it is much smaller than the data: summaries, histograms, "
-        "binned series, top-N lists.",
-        when_not="Consumers need the individual rows (a scatter of every point, a filterable table) or the views "
-        "change faster than you can add aggregates: keep the frame on the server instead.",
+        "the instruments with the hidden-div page."),
+        when=_("You know what the consumers display and it is much smaller than the data: summaries, histograms, "
+        "binned series, top-N lists."),
+        when_not=_("Consumers need the individual rows (a scatter of every point, a filterable table) or the views "
+        "change faster than you can add aggregates: keep the frame on the server instead."),
     )
 
 
@@ -89,7 +98,7 @@ def layout(**_query):
     Output(ids("error"), "children"),
     Input(ids("region"), "value"),
     Input(ids("rows"), "value"),
-    running=[(Output(ids("status"), "children"), "Running the expensive step…", "")],
+    running=[(Output(ids("status"), "children"), "", ""), (Output(ids("running"), "hidden"), False, True)],
     prevent_initial_call=True,  # the default inputs' result came with the page (first_view)
 )
 def clean_data(region, rows):
@@ -98,7 +107,7 @@ def clean_data(region, rows):
         rows, region = choices.rows(rows), choices.region(region)  # only what the page offers
         cleaned = workload.expensive_step(rows, region, delay=lab.settings.compute_delay)
     except workload.WorkloadError as exc:
-        return no_update, no_update, dbc.Alert(f"Cannot compute: {exc}", color="warning", className="small")
+        return no_update, no_update, dbc.Alert(_("Cannot compute: %(reason)s", reason=exc), color="warning", className="small")
     lab.count("compute", SLUG)
     datasets, sizes = produced(cleaned, rows)
     return datasets, payload.comparison(**sizes), None
@@ -108,7 +117,7 @@ def line_consumer(fruit: str) -> None:
     @callback(Output(ids(f"line-{fruit}"), "figure"), Input(ids("data"), "children"))
     def update_graph(jsonified_aggregates):
         if jsonified_aggregates in (None, ""):
-            return figures.empty("waiting for the producer…")
+            return figures.empty(_("waiting for the producer…"))
         try:
             points = payload.aggregate_part(jsonified_aggregates, "binned", fruit)
         except BadPayload as exc:
@@ -127,9 +136,9 @@ for shown_fruit in payload.SHOWN_FRUITS:
 )
 def update_summary(jsonified_aggregates):
     if jsonified_aggregates in (None, ""):
-        return figures.empty("waiting for the producer…"), None
+        return figures.empty(_("waiting for the producer…")), None
     try:
         table = payload.aggregate_part(jsonified_aggregates, "summary")
     except BadPayload as exc:
-        return payload.rejected_figure(exc), payload.rejected(exc, "The summary's input")
-    return figures.summary_bars(table), [html.H2("Summary by fruit", className="h6 mt-2"), payload.summary_table(table)]
+        return payload.rejected_figure(exc), payload.rejected(exc, _("The summary's input"))
+    return figures.summary_bars(table), [html.H2(_("Summary by fruit"), className="h6 mt-2"), payload.summary_table(table)]

@@ -8,6 +8,7 @@ from components import a11y, figures, instruments, strategy
 from components import background_view as view
 from components.ids import Ids
 from components.source import source_panel
+from i18n import _
 from runtime import background_jobs as jobs
 from strategies.background import STRATEGY
 
@@ -35,30 +36,49 @@ def _example(number, title, text, body):
 
 
 def _buttons(example, cancel=False):
-    items = [dbc.Button("Run job", id=ids(f"ex{example}-run"), color="primary", size="sm", className="me-2")]
+    items = [dbc.Button(_("Run job"), id=ids(f"ex{example}-run"), color="primary", size="sm", className="me-2")]
     if cancel:
         items.append(
-            dbc.Button("Cancel", id=ids(f"ex{example}-cancel"), color="secondary", outline=True, size="sm", disabled=True)
+            dbc.Button(_("Cancel"), id=ids(f"ex{example}-cancel"), color="secondary", outline=True, size="sm", disabled=True)
         )
     return html.Div(items, className="mb-2")
 
 
 def _result(example):
-    return html.Div("Not run yet.", id=ids(f"ex{example}-result"), className="bg-result-box small text-muted")
+    return html.Div(_("Not run yet."), id=ids(f"ex{example}-result"), className="bg-result-box small text-muted")
 
 
 def _note(example):
     return html.Div(id=ids(f"ex{example}-note"), className="small text-muted mb-1")
 
 
+def _js_texts():
+    """The texts the page's JavaScript writes (the browser has no gettext): last State of those clientside callbacks."""
+    return {
+        "cancelled": _("Cancelled: the job was terminated, its result will never arrive."),
+        "running": _("Running inside a web worker… {seconds} s"),
+        "runningLimits": _(
+            "Running inside a web worker… {seconds} s (the request timeout: {timeout} s, the job needs {needs} s)"
+        ),
+    }
+
+
 def layout(**_query):
     settings = stores.current().settings
     manager = "CeleryManager" if settings.redis_url else "DiskcacheManager"
-    where = (
-        "jobs go through the Redis queue to a Celery prefork worker (a separate program, possibly another host)"
-        if settings.redis_url
-        else "each job is a new process forked from the web worker that received the click; results go to diskcache files"
-    )
+    step_seconds = f"{settings.compute_delay:g}"
+    if settings.redis_url:
+        where = _(
+            "jobs go through the Redis queue to a Celery prefork worker (a separate program, possibly another host). "
+            "Each step takes ~%(seconds)s s.",
+            seconds=step_seconds,
+        )
+    else:
+        where = _(
+            "each job is a new process forked from the web worker that received the click; results go to diskcache "
+            "files. Each step takes ~%(seconds)s s.",
+            seconds=step_seconds,
+        )
     needs = jobs.long_job_seconds(settings)
     controls = dbc.Card(
         dbc.CardBody(
@@ -66,7 +86,7 @@ def layout(**_query):
                 [
                     dbc.Col(
                         [
-                            dbc.Label("Rows per step", html_for=ids("rows"), className="small mb-1"),
+                            dbc.Label(_("Rows per step"), html_for=ids("rows"), className="small mb-1"),
                             dbc.RadioItems(
                                 id=ids("rows"),
                                 options=[{"label": f"{n:,}", "value": n} for n in workload.ROW_CHOICES],
@@ -78,7 +98,7 @@ def layout(**_query):
                     ),
                     dbc.Col(
                         [
-                            dbc.Label("Steps (one region each)", html_for=ids("steps"), className="small mb-1"),
+                            dbc.Label(_("Steps (one region each)"), html_for=ids("steps"), className="small mb-1"),
                             dbc.RadioItems(
                                 id=ids("steps"),
                                 options=[{"label": str(n), "value": n} for n in jobs.STEP_CHOICES],
@@ -92,7 +112,7 @@ def layout(**_query):
                         html.Div(
                             [
                                 dbc.Badge(manager, color="info", className="me-2"),
-                                html.Span(f"{where}. Each step takes ~{settings.compute_delay:g} s."),
+                                html.Span(where),
                             ],
                             className="small",
                         ),
@@ -108,35 +128,44 @@ def layout(**_query):
         [
             _example(
                 "1",
-                "A simple background job",
-                "background=True and nothing else: no sign that it runs. "
-                "Click twice quickly: the renderer cancels the first job (oldJob) and only the second answers.",
+                _("A simple background job"),
+                _(
+                    "background=True and nothing else: no sign that it runs. "
+                    "Click twice quickly: the renderer cancels the first job (oldJob) and only the second answers."
+                ),
                 [_buttons(1), _result(1)],
             ),
             _example(
                 "2",
-                "running= disables the button",
-                "While the job runs, running= sets the button's disabled "
-                "to True, and back to False when it ends: no double submits.",
+                _("running= disables the button"),
+                _(
+                    "While the job runs, running= sets the button's disabled "
+                    "to True, and back to False when it ends: no double submits."
+                ),
                 [_buttons(2), _result(2)],
             ),
             _example(
                 "3",
-                "cancel= stops the job",
-                "Cancel changes an input listed in cancel=; Dash terminates the "
-                "job's process (DiskcacheManager) or revokes the Celery task, and no result arrives.",
+                _("cancel= stops the job"),
+                _(
+                    "Cancel changes an input listed in cancel=; Dash terminates the "
+                    "job's process (DiskcacheManager) or revokes the Celery task, and no result arrives."
+                ),
                 [_buttons(3, cancel=True), _note(3), _result(3)],
             ),
             _example(
                 "4",
-                "progress= drives a progress bar",
-                "The job calls set_progress after each step; each poll "
-                "brings the newest value. A watchdog declares the job lost after "
-                f"{jobs.lost_after(settings):.0f} s without progress and cancels it, so polling always ends — "
-                "unless the job is still waiting in a Celery queue that live workers are serving.",
+                _("progress= drives a progress bar"),
+                _(
+                    "The job calls set_progress after each step; each poll "
+                    "brings the newest value. A watchdog declares the job lost after "
+                    "%(seconds)s s without progress and cancels it, so polling always ends — "
+                    "unless the job is still waiting in a Celery queue that live workers are serving.",
+                    seconds=format(jobs.lost_after(settings), ".0f"),
+                ),
                 [
                     _buttons(4, cancel=True),
-                    a11y.progress("Example 4: job progress", id=ids("ex4-bar"), value=0, label="", striped=True, animated=True, className="mb-2 bg-bar"),
+                    a11y.progress(_("Example 4: job progress"), id=ids("ex4-bar"), value=0, label="", striped=True, animated=True, className="mb-2 bg-bar"),
                     html.Div(id=ids("ex4-status"), className="mb-2"),
                     _result(4),
                     dcc.Interval(id=ids("ex4-watch"), interval=1000, disabled=True),
@@ -147,8 +176,8 @@ def layout(**_query):
             ),
             _example(
                 "5",
-                "progress_default= resets a progress graph",
-                "progress= can set any property — here a figure. progress_default= is what it shows when no job runs.",
+                _("progress_default= resets a progress graph"),
+                _("progress= can set any property — here a figure. progress_default= is what it shows when no job runs."),
                 [
                     _buttons(5, cancel=True),
                     dcc.Graph(
@@ -165,20 +194,24 @@ def layout(**_query):
                 dbc.Card(
                     [
                         dbc.CardHeader(
-                            [html.Span("?", className="bg-num"), html.Span("Why a task queue", className="fw-semibold")]
+                            [html.Span("?", className="bg-num"), html.Span(_("Why a task queue"), className="fw-semibold")]
                         ),
                         dbc.CardBody(
                             [
                                 html.P(
-                                    f"The same job twice: 4 steps, {needs} s in all. A request may run at most "
-                                    f"{settings.worker_timeout} s here (gunicorn's sync workers were killed at that point; "
-                                    "this site's threaded workers stop the request themselves): run inside a request, the "
-                                    "job never finishes; as a background job it does. One synchronous run at a time, "
-                                    "site-wide.",
+                                    _(
+                                        "The same job twice: 4 steps, %(needs)s s in all. A request may run at most "
+                                        "%(timeout)s s here (gunicorn's sync workers were killed at that point; "
+                                        "this site's threaded workers stop the request themselves): run inside a request, "
+                                        "the job never finishes; as a background job it does. One synchronous run at a "
+                                        "time, site-wide.",
+                                        needs=needs,
+                                        timeout=settings.worker_timeout,
+                                    ),
                                     className="small text-muted",
                                 ),
                                 dbc.Button(
-                                    f"Run synchronously ({needs} s)",
+                                    _("Run synchronously (%(needs)s s)", needs=needs),
                                     id=ids("sync-run"),
                                     color="danger",
                                     outline=True,
@@ -190,18 +223,19 @@ def layout(**_query):
                                 html.Div(id=ids("sync-alert")),
                                 html.Hr(className="my-2"),
                                 dbc.Button(
-                                    f"Run in the background ({needs} s)",
+                                    _("Run in the background (%(needs)s s)", needs=needs),
                                     id=ids("twin-run"),
                                     color="success",
                                     outline=True,
                                     size="sm",
                                     className="mb-2",
                                 ),
-                                a11y.progress("Synchronous twin: progress", id=ids("twin-bar"), value=0, label="", className="mb-2 bg-bar"),
+                                a11y.progress(_("Synchronous twin: progress"), id=ids("twin-bar"), value=0, label="", className="mb-2 bg-bar"),
                                 html.Div(id=ids("twin-result"), className="small"),
                                 dcc.Interval(id=ids("sync-tick"), interval=500, disabled=True),
                                 dcc.Store(id=ids("sync-failed")),
                                 dcc.Store(id=ids("limits"), data={"timeout": settings.worker_timeout, "needs": needs}),
+                                dcc.Store(id=ids("texts"), data=_js_texts()),
                             ]
                         ),
                     ],
@@ -218,16 +252,22 @@ def layout(**_query):
         [controls, examples, dcc.Store(id=ids("token"), data=jobs.new_token(stores.current()))],
         instruments.panel(SLUG),
         source_panel(__name__),
-        what="A callback with background=True does not run in the request. The first request hands the job to the "
-        "manager and returns two signed handles (cacheKey, job) at once; the browser then re-posts them every "
-        "interval and gets progress, then the result. DiskcacheManager runs the job in a new process next to the "
-        "web worker; CeleryManager queues it in Redis for a Celery worker, so jobs can run on other machines. Web "
-        "workers only ever answer short requests, so gunicorn's timeout no longer limits how long a job may take.",
-        when="A job takes longer than a few seconds: long queries, model fits, report builds — anything that could "
-        "come near the server's worker timeout, or that you want to show progress for or let users cancel.",
-        when_not="The work takes well under a second (the polls cost more than they save), or the user needs the "
-        "answer in the same request. Do not run DiskcacheManager in production: it forks a process per job on the "
-        "web host with no queue and no limit.",
+        what=_(
+            "A callback with background=True does not run in the request. The first request hands the job to the "
+            "manager and returns two signed handles (cacheKey, job) at once; the browser then re-posts them every "
+            "interval and gets progress, then the result. DiskcacheManager runs the job in a new process next to the "
+            "web worker; CeleryManager queues it in Redis for a Celery worker, so jobs can run on other machines. Web "
+            "workers only ever answer short requests, so gunicorn's timeout no longer limits how long a job may take."
+        ),
+        when=_(
+            "A job takes longer than a few seconds: long queries, model fits, report builds — anything that could "
+            "come near the server's worker timeout, or that you want to show progress for or let users cancel."
+        ),
+        when_not=_(
+            "The work takes well under a second (the polls cost more than they save), or the user needs the "
+            "answer in the same request. Do not run DiskcacheManager in production: it forks a process per job on the "
+            "web host with no queue and no limit."
+        ),
     )
 
 
@@ -277,15 +317,16 @@ def cancellable_job(n_clicks, rows, steps, token):
 # reads "Not run yet." beside a note that the job was cancelled; the next run clears the note.
 for _example_number in ("3", "5"):
     clientside_callback(
-        """function (_run, _cancel) {
+        """function (_run, _cancel, texts) {
             const t = dash_clientside.callback_context.triggered_id || "";
             if (!t.endsWith("-cancel")) return ["", dash_clientside.no_update];
-            return ["", "Cancelled: the job was terminated, its result will never arrive."];
+            return ["", (texts && texts.cancelled) || "Cancelled: the job was terminated, its result will never arrive."];
         }""",
         Output(ids(f"ex{_example_number}-note"), "children"),
         Output(ids(f"ex{_example_number}-result"), "children", allow_duplicate=True),
         Input(ids(f"ex{_example_number}-run"), "n_clicks"),
         Input(ids(f"ex{_example_number}-cancel"), "n_clicks"),
+        State(ids("texts"), "data"),
         prevent_initial_call=True,
     )
 
@@ -401,6 +442,7 @@ clientside_callback(
     Input(ids("sync-run"), "n_clicks"),
     Input(ids("sync-tick"), "n_intervals"),
     State(ids("limits"), "data"),
+    State(ids("texts"), "data"),
     prevent_initial_call=True,
 )
 
@@ -443,7 +485,12 @@ def background_twin(set_progress, n_clicks, rows, token):
     def job():
         record = jobs.run(lab, jobs.ticket(token, "twin", n_clicks), rows, 4, step_delay=seconds / 4, on_step=report)
         return view.result_view(
-            record, f"Finished: {record['seconds']:.1f} s, past the {lab.settings.worker_timeout} s worker timeout"
+            record,
+            _(
+                "Finished: %(seconds)s s, past the %(timeout)s s worker timeout",
+                seconds=format(record["seconds"], ".1f"),
+                timeout=lab.settings.worker_timeout,
+            ),
         )
 
     return view.guarded(job)

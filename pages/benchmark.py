@@ -2,6 +2,7 @@ import secrets
 
 import dash
 import dash_bootstrap_components as dbc
+import flask_babel
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
 import reports as report
@@ -9,14 +10,14 @@ import stores
 from components import bench_view, operator
 from components.ids import Ids
 from components.strategy import strategies
+from i18n import N_, _
 from reports import capacity as capacity_report
 from reports import charts
-from reports.fmt import target_verdict
 from runtime import bench_job, bench_pass, bench_probe, bench_runs
 from stores import telemetry
 from stores.ids import PROBE_ASK_ID, PROBE_ID
 
-dash.register_page(__name__, path="/benchmark", name="Benchmark", title="Benchmark · Dash State Lab", order=200, tool=True)
+dash.register_page(__name__, path="/benchmark", name=N_("Benchmark"), title="Benchmark · Dash State Lab", order=200, tool=True)
 ids = Ids("benchmark")
 # dcc.Tabs rather than dbc.Tabs: dbc's tabs are links to "#", which screen readers announce as links.
 TAB_STYLE = {"padding": "8px 16px", "lineHeight": "1.5"}
@@ -26,7 +27,7 @@ noop = Ids("baseline-noop")
 
 def choices() -> list[dict]:
     listed = [{"label": s["title"], "value": s["slug"]} for s in strategies()]
-    return [{"label": "baseline-noop (the floor)", "value": bench_probe.BASELINE}, *listed]
+    return [{"label": _("baseline-noop (the floor)"), "value": bench_probe.BASELINE}, *listed]
 
 
 def shown_run(lab, is_op: bool) -> tuple[dict | None, str]:
@@ -37,10 +38,10 @@ def shown_run(lab, is_op: bool) -> tuple[dict | None, str]:
 
 def report_block(result: dict | None, whose: str) -> html.Div:
     if whose == "mine":
-        note = ("Your run: only this browser sees it. Other visitors and the home catalogue keep showing the site's run, "
-                "which only the operator's runs replace.")
+        note = _("Your run: only this browser sees it. Other visitors and the home catalogue keep showing the site's run, "
+                 "which only the operator's runs replace.")
     else:
-        note = "The site's run: the operator's latest, the same for every visitor." if result else None
+        note = _("The site's run: the operator's latest, the same for every visitor.") if result else None
     return html.Div([html.P(note, className="small text-muted mb-2 bench-whose") if note else None,
                      bench_view.report_view(ids, result)], **{"data-showing": whose})
 
@@ -49,18 +50,23 @@ CAPACITY_COMMAND = ("python -m bench --scenario capacity --strategies baseline-n
                     "peer-dash-extensions --out DIR --publish")
 
 
+def _verdict(met) -> str:
+    """reports.fmt.target_verdict's words ("met", "missed", "not measured") in the visitor's language."""
+    return _("not measured") if met is None else (_("met") if met else _("missed"))
+
+
 def capacity_block(result: dict | None) -> html.Div:
     """The operator's latest capacity report (a CLI run, never a visitor's button): the table, the bars, the lines."""
     if result is None:
         return html.Div([
-            html.P("No capacity report yet. Measuring capacity loads the server for minutes, so it is the operator's "
-                   "action, from the command line:", className="small text-muted"),
+            html.P(_("No capacity report yet. Measuring capacity loads the server for minutes, so it is the operator's "
+                     "action, from the command line:"), className="small text-muted"),
             html.Pre(CAPACITY_COMMAND, className="small"),
         ], className="pt-3")
     cfg = result["config"]
     caps = result.get("capacity") or []
     servers = list(dict.fromkeys(c["server"] for c in caps))
-    head = html.Thead(html.Tr([html.Th("strategy"), *[html.Th(f"{s} (sessions)") for s in servers]]))
+    head = html.Thead(html.Tr([html.Th(_("strategy")), *[html.Th(_("%(server)s (sessions)", server=s)) for s in servers]]))
     body = []
     for strategy in dict.fromkeys(c["strategy"] for c in caps):
         cells = []
@@ -69,16 +75,20 @@ def capacity_block(result: dict | None) -> html.Div:
             cells.append(html.Td("–" if c is None else f"{c['capacity_sessions']}{'+' if c['session_bound_reached'] else ''}",
                                  title=None if c is None else c["ended_by"]))
         body.append(html.Tr([html.Td(strategy), *cells]))
-    targets = [html.Li(f"{t['target']}: {target_verdict(t['met'])} ({t['detail']})") for t in result["targets"]]
+    # The target's name and detail are the report's (English); its verdict word is the page's.
+    targets = [html.Li(_("%(target)s: %(verdict)s (%(detail)s)", target=t["target"], verdict=_verdict(t["met"]),
+                         detail=t["detail"])) for t in result["targets"]]
     graphs = [dcc.Graph(figure=charts.capacity_bars(result), config={"displaylogo": False, "responsive": True},
                         className="bench-graph")]
     graphs += [dcc.Graph(figure=charts.capacity_latency(result, s), config={"displaylogo": False, "responsive": True},
                          className="bench-graph") for s in servers]
     return html.Div([
-        html.P(f"Run {capacity_report.age(result)}: steps {', '.join(map(str, cfg['steps']))} sessions of "
-               f"{cfg['step_s']:g} s; a step is within the limits while p95 ≤ {cfg['p95_limit_ms']:g} ms and errors ≤ "
-               f"{100 * cfg['error_limit']:g} %; capacity = the last step within them (+: the session bound ended the "
-               "ramp). Load from Locust on the same machine: read the generator's CPU beside the server's in the report.",
+        html.P(_("Run %(age)s: steps %(steps)s sessions of %(step_s)s s; a step is within the limits while p95 ≤ "
+                 "%(p95_limit)s ms and errors ≤ %(error_limit)s %%; capacity = the last step within them (+: the session "
+                 "bound ended the ramp). Load from Locust on the same machine: read the generator's CPU beside the "
+                 "server's in the report.",
+                 age=capacity_report.age(result), steps=bench_view.listing([str(n) for n in cfg["steps"]]), step_s=format(cfg['step_s'], "g"),
+                 p95_limit=format(cfg['p95_limit_ms'], "g"), error_limit=format(100 * cfg['error_limit'], "g")),
                className="small text-muted"),
         html.Div(dbc.Table([head, html.Tbody(body)], size="sm", bordered=False, className="bench-capacity"),
                  style={"overflowX": "auto"}),
@@ -93,11 +103,12 @@ def layout(**_query):
     try:
         (shown, whose), trouble = shown_run(lab, is_op), None
     except stores.StoreError as exc:
-        (shown, whose), trouble = (None, "site"), dbc.Alert(f"Store unavailable, the latest run cannot be shown: {exc}", color="warning")
+        (shown, whose), trouble = (None, "site"), dbc.Alert(_("Store unavailable, the latest run cannot be shown: %(error)s", error=exc),
+                                                      color="warning")
     try:
         capacity_tab = capacity_block(bench_runs.latest_capacity(lab))
     except stores.StoreError as exc:
-        capacity_tab = dbc.Alert(f"Store unavailable, the capacity report cannot be shown: {exc}", color="warning")
+        capacity_tab = dbc.Alert(_("Store unavailable, the capacity report cannot be shown: %(error)s", error=exc), color="warning")
     run_tab = html.Div(
         [
             dbc.Row(
@@ -107,7 +118,7 @@ def layout(**_query):
                 ]
             ),
             html.Div(
-                [html.H2("Latest run", className="h4 mb-0 me-3"), bench_view.downloads(ids)],
+                [html.H2(_("Latest run"), className="h4 mb-0 me-3"), bench_view.downloads(ids)],
                 className="bench-latest-head",
             ),
             html.Div(id=ids("alert")),
@@ -120,11 +131,13 @@ def layout(**_query):
         [
             html.P(
                 [
-                    "What this site's real visitors did, per strategy, from the requests telemetry recorded: the last "
-                    f"{lab.settings.telemetry_max_records:,} callback requests at most, of the last 6 hours (the benchmark's "
-                    "own requests are left out; requests the server refused as malformed are not recorded). ",
-                    dbc.Button("Refresh", id=ids("refresh"), size="sm", color="secondary", outline=True, className="ms-2"),
-                    dbc.Button("Reset telemetry site-wide", id=ids("reset-all"), size="sm", color="danger", outline=True,
+                    _("What this site's real visitors did, per strategy, from the requests telemetry recorded: the last "
+                      "%(records)s callback requests at most, of the last 6 hours (the benchmark's own requests are left "
+                      "out; requests the server refused as malformed are not recorded).",
+                      records=format(lab.settings.telemetry_max_records, ",")),
+                    " ",
+                    dbc.Button(_("Refresh"), id=ids("refresh"), size="sm", color="secondary", outline=True, className="ms-2"),
+                    dbc.Button(_("Reset telemetry site-wide"), id=ids("reset-all"), size="sm", color="danger", outline=True,
                                className="ms-2") if is_op else None,
                 ],
                 className="small text-muted",
@@ -137,15 +150,16 @@ def layout(**_query):
         [
             html.Div(
                 [
-                    html.Div("Measure", className="lab-eyebrow"),
-                    html.H1("Benchmark", className="lab-title"),
+                    html.Div(_("Measure"), className="lab-eyebrow"),
+                    html.H1(_("Benchmark"), className="lab-title"),
                     html.P(
-                        "Every strategy on one workload, on this multi-worker server: the harness opens each page as several "
-                        "browsers at once and sends exactly the callback requests a browser sends, then reports latency, bytes "
-                        "each way, which workers answered, how often the expensive step ran, stale reads and cross-session "
-                        "leaks. The same harness runs from the command line: python -m bench --out DIR. Runs from this page "
-                        f"use the command line's compute delay ({bench_pass.page_delay(lab):g} s per expensive step) where "
-                        f"the strategy pages use {lab.settings.compute_delay:g} s, so both measure the same thing.",
+                        _("Every strategy on one workload, on this multi-worker server: the harness opens each page as "
+                          "several browsers at once and sends exactly the callback requests a browser sends, then reports "
+                          "latency, bytes each way, which workers answered, how often the expensive step ran, stale reads "
+                          "and cross-session leaks. The same harness runs from the command line: python -m bench --out DIR. "
+                          "Runs from this page use the command line's compute delay (%(page_delay)s s per expensive step) "
+                          "where the strategy pages use %(compute_delay)s s, so both measure the same thing.",
+                          page_delay=format(bench_pass.page_delay(lab), "g"), compute_delay=format(lab.settings.compute_delay, "g")),
                         className="lead lab-lead",
                     ),
                 ],
@@ -153,9 +167,9 @@ def layout(**_query):
             ),
             dcc.Tabs(
                 [
-                    dcc.Tab(run_tab, label="Run and compare", value="run", style=TAB_STYLE, selected_style=TAB_SELECTED),
-                    dcc.Tab(live_tab, label="Live telemetry", value="live", style=TAB_STYLE, selected_style=TAB_SELECTED),
-                    dcc.Tab(capacity_tab, label="Capacity", value="capacity", style=TAB_STYLE, selected_style=TAB_SELECTED),
+                    dcc.Tab(run_tab, label=_("Run and compare"), value="run", style=TAB_STYLE, selected_style=TAB_SELECTED),
+                    dcc.Tab(live_tab, label=_("Live telemetry"), value="live", style=TAB_STYLE, selected_style=TAB_SELECTED),
+                    dcc.Tab(capacity_tab, label=_("Capacity"), value="capacity", style=TAB_STYLE, selected_style=TAB_SELECTED),
                 ],
                 id=ids("tabs"),
                 value="run",
@@ -186,7 +200,7 @@ def ask(_clicks, rows, sessions, rounds, chosen):
         wanted = bench_job.check_request(rows, sessions, rounds, chosen, [c["value"] for c in choices()],
                                          bench_job.limits_for(is_op))
     except bench_job.JobRefused as exc:
-        return no_update, dbc.Alert(f"Cannot run: {exc}", color="warning", className="py-2")
+        return no_update, dbc.Alert(_("Cannot run: %(reason)s", reason=exc), color="warning", className="py-2")
     wanted["nonce"] = secrets.token_hex(8)  # every click is a new job, never a cached result
     return wanted, None
 
@@ -204,6 +218,8 @@ def ask(_clicks, rows, sessions, rounds, chosen):
     cancel=[Input(ids("cancel"), "n_clicks")],
 )
 def run_benchmark(set_progress, wanted):
+    # A background job: it runs in its own process, outside any request, so its texts (the progress notes, the
+    # result line below) stay English; gettext there would answer English anyway.
     lab = stores.current()
 
     def progress(value):
@@ -228,7 +244,7 @@ def show_latest(_done):
     try:
         return report_block(*shown_run(lab, operator.is_operator(lab=lab)))
     except stores.StoreError as exc:
-        return dbc.Alert(f"Store unavailable: {exc}", color="warning")
+        return dbc.Alert(_("Store unavailable: %(error)s", error=exc), color="warning")
 
 
 @callback(
@@ -244,14 +260,18 @@ def download(_json, _csv, _html):
     try:
         latest, _whose = shown_run(lab, operator.is_operator(lab=lab))
     except stores.StoreError as exc:
-        return no_update, dbc.Alert(f"Store unavailable: {exc}", color="warning", className="py-2")
+        return no_update, dbc.Alert(_("Store unavailable: %(error)s", error=exc), color="warning", className="py-2")
     if latest is None:
-        return no_update, dbc.Alert("No run to download yet: run the benchmark first.", color="info", className="py-2")
+        return no_update, dbc.Alert(_("No run to download yet: run the benchmark first."), color="info", className="py-2")
     stamp = latest.get("created", "")[:19].replace(":", "").replace("-", "")
     kind = ctx.triggered_id.split("-")[-1]
     writers = {"json": (report.to_json, "application/json"), "csv": (report.to_csv, "text/csv"), "html": (report.to_html, "text/html")}
     write, mime = writers[kind]
-    return dcc.send_string(write(latest), f"statelab-bench-{stamp}.{kind}", type=mime), None
+    # The files are English, as the command line writes them: the HTML report's charts too (reports/charts.py
+    # marks its titles, which would otherwise follow this visitor's language inside an English report).
+    with flask_babel.force_locale("en"):
+        text = write(latest)
+    return dcc.send_string(text, f"statelab-bench-{stamp}.{kind}", type=mime), None
 
 
 @callback(
@@ -266,7 +286,7 @@ def live(tab, _refresh):
     try:
         return bench_view.telemetry_table(bench_job.visitors(stores.current()))
     except stores.StoreError as exc:
-        return dbc.Alert(f"Store unavailable: {exc}", color="warning")
+        return dbc.Alert(_("Store unavailable: %(error)s", error=exc), color="warning")
 
 
 # Only rendered for the operator, and checked again here: the button's presence proves nothing.
@@ -278,13 +298,13 @@ def live(tab, _refresh):
 def reset_all(_clicks):
     lab = stores.current()
     if not operator.is_operator(lab=lab):
-        return dbc.Alert("Only the site's operator can reset telemetry site-wide.", color="warning")
+        return dbc.Alert(_("Only the site's operator can reset telemetry site-wide."), color="warning")
     try:
         telemetry.reset(lab.store)
-        return [dbc.Alert("Telemetry reset for every visitor.", color="info", className="py-2"),
+        return [dbc.Alert(_("Telemetry reset for every visitor."), color="info", className="py-2"),
                 bench_view.telemetry_table(bench_job.visitors(lab))]
     except stores.StoreError as exc:
-        return dbc.Alert(f"Store unavailable: {exc}", color="warning")
+        return dbc.Alert(_("Store unavailable: %(error)s", error=exc), color="warning")
 
 
 # The floor: a callback that does nothing useful (the benchmark's baseline-noop row).

@@ -11,8 +11,10 @@ import stores
 import workload
 from components import figures, instruments, strategy
 from components.ids import Ids
+from components.sentence import rich
 from components.serverstate import EXPECTED, ago, clock, empty_figure, problem
 from components.source import source_panel
+from i18n import _
 from stores.caching import memoize
 from stores.codec import frame_from_json, frame_to_json
 from strategies.cache_signal import STRATEGY
@@ -61,8 +63,8 @@ def region_stats(lab):
     except Exception:  # a readout: the cache backend's own errors (redis, OS) mean "unknown"
         cached = "?"
     return [
-        (f"times computed: {' · '.join(workload.REGIONS)}", counts),
-        ("regions in the cache", f"{cached} / {len(workload.REGIONS)}"),
+        (_("times computed: %(regions)s", regions=" · ".join(workload.REGIONS)), counts),
+        (_("regions in the cache"), f"{cached} / {len(workload.REGIONS)}"),
     ]
 
 
@@ -74,7 +76,7 @@ def _graph_card(kind):
         dbc.Card(
             dcc.Loading(
                 dcc.Graph(
-                    id=ids(f"graph-{kind}"), figure=figures.empty("waiting for the signal", 260), config=figures.GRAPH_CONFIG
+                    id=ids(f"graph-{kind}"), figure=figures.empty(_("waiting for the signal"), 260), config=figures.GRAPH_CONFIG
                 ),
                 delay_show=300,
             ),
@@ -95,7 +97,7 @@ def layout(**_query):
                         [
                             dbc.Col(
                                 [
-                                    dbc.Label("Region (the memoized argument)", html_for=ids("region")),
+                                    dbc.Label(_("Region (the memoized argument)"), html_for=ids("region")),
                                     dcc.Dropdown(
                                         id=ids("region"),
                                         options=list(workload.REGIONS),
@@ -113,15 +115,13 @@ def layout(**_query):
                         className="g-3 align-items-end",
                     ),
                     html.P(
-                        [
-                            "First time a region is picked anywhere: the expensive step runs once (",
-                            html.Em("miss"),
-                            "). After that, in this tab, another tab or another browser: instant (",
-                            html.Em("hit"),
-                            "). Watch ",
-                            html.Em("expensive step ran"),
-                            " in the instruments stay at one per region.",
-                        ],
+                        rich(
+                            _(
+                                "First time a region is picked anywhere: the expensive step runs once (*miss*). After that, "
+                                "in this tab, another tab or another browser: instant (*hit*). Watch *expensive step ran* in "
+                                "the instruments stay at one per region."
+                            )
+                        ),
                         className="small text-muted mt-3 mb-0",
                     ),
                     # The signal: just the region, set when the value is in the cache.
@@ -137,16 +137,22 @@ def layout(**_query):
         demo,
         instruments.panel(SLUG),
         source_panel(__name__),
-        what="flask-caching's memoize stores a function's result in a cache every worker can reach, keyed by its "
-        "arguments. One callback calls it (computing on a miss) and then writes the region into a small dcc.Store "
-        "— the signal. The four graph callbacks fire on the signal and call the same function, which by then is a "
-        "cache hit. Nothing big travels through the browser. Caveat: flask-caching has no stampede protection — "
-        "two sessions picking a new region at the same moment both compute it. The serverside page fixes that with "
-        "single-flight (one computation per key across all workers, the others wait for it).",
-        when="A few distinct inputs (a dropdown), an expensive step whose result is the same for everyone, many "
-        "viewers: the first one pays, everyone after gets it instantly.",
-        when_not="The data differs per user or session (use session-cache), inputs are unbounded (free text, "
-        "timestamps), or results must never be computed twice at once (use single-flight).",
+        what=_(
+            "flask-caching's memoize stores a function's result in a cache every worker can reach, keyed by its "
+            "arguments. One callback calls it (computing on a miss) and then writes the region into a small dcc.Store "
+            "— the signal. The four graph callbacks fire on the signal and call the same function, which by then is a "
+            "cache hit. Nothing big travels through the browser. Caveat: flask-caching has no stampede protection — "
+            "two sessions picking a new region at the same moment both compute it. The serverside page fixes that with "
+            "single-flight (one computation per key across all workers, the others wait for it)."
+        ),
+        when=_(
+            "A few distinct inputs (a dropdown), an expensive step whose result is the same for everyone, many "
+            "viewers: the first one pays, everyone after gets it instantly."
+        ),
+        when_not=_(
+            "The data differs per user or session (use session-cache), inputs are unbounded (free text, "
+            "timestamps), or results must never be computed twice at once (use single-flight)."
+        ),
     )
 
 
@@ -165,18 +171,24 @@ def compute_value(region):
     ms = (time.perf_counter() - started) * 1000
     if computed:
         text = [
-            html.Strong(f"{region}: computed now"),
-            f" in {ms / 1000:.2f} s by worker {payload['pid']} ",
-            dbc.Badge("cache miss", color="warning", text_color="dark"),
+            *rich(
+                _("**%(region)s: computed now** in %(seconds)s s by worker %(pid)s", region=region, seconds=format(ms / 1000, ".2f"), pid=payload["pid"]),
+                tail=" ",
+            ),
+            dbc.Badge(_("cache miss"), color="warning", text_color="dark"),
         ]
     else:
         text = [
-            html.Strong(f"{region}: from the cache"),
-            f" in {ms:.0f} ms ",
-            dbc.Badge("cache hit", color="success"),
+            *rich(_("**%(region)s: from the cache** in %(ms)s ms", region=region, ms=format(ms, ".0f")), tail=" "),
+            dbc.Badge(_("cache hit"), color="success"),
             html.Div(
-                f"computed {ago(payload['computed_at'])} ({clock(payload['computed_at'])}) by worker "
-                f"{payload['pid']} in {payload['seconds']:.2f} s",
+                _(
+                    "computed %(ago)s (%(clock)s) by worker %(pid)s in %(seconds)s s",
+                    ago=ago(payload["computed_at"]),
+                    clock=clock(payload["computed_at"]),
+                    pid=payload["pid"],
+                    seconds=format(payload["seconds"], ".2f"),
+                ),
                 className="small text-muted",
             ),
         ]
@@ -187,9 +199,9 @@ def _graph_callback(kind):
     @callback(Output(ids(f"graph-{kind}"), "figure"), Input(ids("signal"), "data"))
     def draw(signal):
         if not signal:
-            return figures.empty("waiting for the signal", 260)
+            return figures.empty(_("waiting for the signal"), 260)
         try:
-            payload, _ = read(signal.get("region") if isinstance(signal, dict) else signal)
+            payload, _computed = read(signal.get("region") if isinstance(signal, dict) else signal)
             return figures.cache_graph(kind, frame_from_json(payload["frame"]))
         except EXPECTED as exc:
             return empty_figure(f"{type(exc).__name__}: {exc}", 260)

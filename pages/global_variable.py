@@ -7,7 +7,9 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
 from components import instruments, strategy, worker_state
 from components.ids import Ids
+from components.sentence import inline
 from components.source import source_panel
+from i18n import _
 from strategies.global_variable import STRATEGY
 
 dash.register_page(__name__, **STRATEGY.page_args())
@@ -26,20 +28,20 @@ def side(prefix: str, title: str, badge: dbc.Badge, hint: str, name: str) -> dbc
             dbc.CardBody(
                 [
                     html.P(hint, className="small text-muted"),
-                    dbc.Label(f"Value to set and read back ({title})", html_for=ids(f"{prefix}value"), className="visually-hidden"),
+                    dbc.Label(_("Value to set and read back (%(title)s)", title=title), html_for=ids(f"{prefix}value"), className="visually-hidden"),
                     dbc.InputGroup(
                         [
                             dbc.Input(id=ids(f"{prefix}value"), value=name, maxLength=40, debounce=False),
-                            dbc.Button("Set", id=ids(f"{prefix}set"), color="primary"),
-                            dbc.Button("Read", id=ids(f"{prefix}read"), color="secondary"),
+                            dbc.Button(_("Set"), id=ids(f"{prefix}set"), color="primary"),
+                            dbc.Button(_("Read"), id=ids(f"{prefix}read"), color="secondary"),
                         ],
                         size="sm",
                         className="mb-2",
                     ),
-                    html.Div("Reading the value once on arrival…", id=ids(f"{prefix}result"), className="gv-result"),
+                    html.Div(_("Reading the value once on arrival…"), id=ids(f"{prefix}result"), className="gv-result"),
                     html.Div(id=ids(f"{prefix}score")),
                     html.Div(id=ids(f"{prefix}table")),
-                    html.H2("What went wrong" if not prefix else "Why it holds", className="h6 mt-2"),
+                    html.H2(_("What went wrong") if not prefix else _("Why it holds"), className="h6 mt-2"),
                     html.Div(id=ids(f"{prefix}diagnosis"), className="gv-diagnosis"),
                     dcc.Store(id=ids(f"{prefix}history"), data=[]),
                 ]
@@ -54,11 +56,11 @@ def layout(**_query):
     demo = html.Div(
         [
             dbc.Alert(
-                [
-                    "Open this page in a second tab (or another browser) and press ",
-                    html.B("Read"),
-                    " there: it will show the value this tab wrote. Every answer shows the worker pid that produced it.",
-                ],
+                inline(
+                    _("Open this page in a second tab (or another browser) and press {read} there: it will show the value "
+                      "this tab wrote. Every answer shows the worker pid that produced it."),
+                    read=html.B(_("Read")),
+                ),
                 color="light",
                 className="small py-2",
             ),
@@ -67,9 +69,9 @@ def layout(**_query):
                     dbc.Col(
                         side(
                             "",
-                            "Broken: module global",
+                            _("Broken: module global"),
                             dbc.Badge("global shared_value", color="danger"),
-                            "Set assigns a module-level variable in whichever worker answers; Read returns that worker's copy.",
+                            _("Set assigns a module-level variable in whichever worker answers; Read returns that worker's copy."),
                             name,
                         ),
                         md=6,
@@ -78,9 +80,9 @@ def layout(**_query):
                         [
                             side(
                                 "safe-",
-                                "Correct: value in a dcc.Store",
+                                _("Correct: value in a dcc.Store"),
                                 dbc.Badge("dcc.Store", color="success"),
-                                "Set sends the value back to this tab's dcc.Store; Read gets it from the tab as State.",
+                                _("Set sends the value back to this tab's dcc.Store; Read gets it from the tab as State."),
                                 name,
                             ),
                             dcc.Store(id=ids("safe-store")),
@@ -96,26 +98,29 @@ def layout(**_query):
         demo,
         instruments.panel(META["slug"]),
         source_panel(__name__),
-        what="A module-level variable lives in the memory of one Python process. gunicorn runs this site with 4 worker "
+        what=_("A module-level variable lives in the memory of one Python process. gunicorn runs this site with 4 worker "
         "processes and hands each request to whichever one is free, so Set changes the copy inside one worker and the "
         "next Read may be answered by a worker that never saw it. And because all users' requests land on the same few "
         "workers, a value one user writes is what the next user reads. Even with a single worker the leak between users "
         "stays. The fix is to keep callbacks pure: reassign to a local variable inside the callback "
         "(as the “Sharing data between callbacks” guide does: filtered_df = df[df.c == value]) and send anything that must outlive the request back to the "
-        "browser (dcc.Store, right) or to a shared server store.",
-        when="Only for read-only values set at start-up: a lookup table, a loaded model, configuration. Reading a "
-        "global never breaks; changing it does.",
-        when_not="For anything a callback changes: per-user choices, intermediate results, caches, counters. It fails "
-        "silently on several workers and leaks between users on one.",
+        "browser (dcc.Store, right) or to a shared server store."),
+        when=_("Only for read-only values set at start-up: a lookup table, a loaded model, configuration. Reading a "
+        "global never breaks; changing it does."),
+        when_not=_("For anything a callback changes: per-user choices, intermediate results, caches, counters. It fails "
+        "silently on several workers and leaks between users on one."),
     )
 
 
 def said(item: dict) -> html.Div:
+    if item["action"] == "set":
+        text = _("wrote {value}")
+    else:
+        text = _("read on arrival {value}") if item.get("arrival") else _("read {value}")
     return html.Div(
         [
-            dbc.Badge(f"worker {item['pid']}", color="dark", className="me-2"),
-            "wrote " if item["action"] == "set" else ("read on arrival " if item.get("arrival") else "read "),
-            html.Code(worker_state.shown(item["value"])),
+            dbc.Badge(_("worker %(pid)s", pid=item["pid"]), color="dark", className="me-2"),
+            *inline(text, value=html.Code(worker_state.shown(item["value"]))),
         ],
         **{"data-pid": str(item["pid"]), "data-action": item["action"], "data-value": str(item["value"])},
     )

@@ -8,6 +8,7 @@ import workload
 from components import figures, instruments, payload, strategy
 from components.ids import Ids
 from components.source import source_panel
+from i18n import _
 from stores.codec import BadPayload
 from strategies.hidden_div import STRATEGY
 
@@ -20,7 +21,7 @@ instruments.register_counters(SLUG, ("compute",))  # no cache on this page
 
 def graph(name: str) -> dbc.Col:
     return dbc.Col(
-        dcc.Graph(id=ids(name), figure=figures.empty("waiting for the producer…"), config=figures.GRAPH_CONFIG), md=6
+        dcc.Graph(id=ids(name), figure=figures.empty(_("waiting for the producer…")), config=figures.GRAPH_CONFIG), md=6
     )
 
 
@@ -31,19 +32,27 @@ def first_frame(cleaned) -> str:
 def layout(**_query):
     first = payload.first_view(SLUG, first_frame)
     tamper = dbc.Button(
-        "Send malformed data",
+        _("Send malformed data"),
         id=ids("tamper"),
         size="sm",
         color="danger",
         outline=True,
-        title="Replace the hidden div's JSON with a malformed frame, as a tampering client could",
+        title=_("Replace the hidden div's JSON with a malformed frame, as a tampering client could"),
     )
     demo = html.Div(
         [
             payload.controls(ids, extra=tamper),
-            html.Div(payload.first_view_note() if first else "", id=ids("status"), className="small text-muted mb-1"),
+            # The producer's status; while it runs (running=, fixed when the callback is registered, so in no
+            # visitor's language) the status empties and the translated "running" line beside it shows.
             html.Div(
-                None if first else dbc.Alert("The first view is not available: change an input to run the producer.",
+                [
+                    html.Div(payload.first_view_note() if first else "", id=ids("status")),
+                    html.Div(_("Running the expensive step…"), id=ids("running"), hidden=True),
+                ],
+                className="small text-muted mb-1",
+            ),
+            html.Div(
+                None if first else dbc.Alert(_("The first view is not available: change an input to run the producer."),
                                              color="info", className="small py-2"),
                 id=ids("error"),
             ),
@@ -66,6 +75,15 @@ def layout(**_query):
             html.Div(first, id=ids("data"), style={"display": "none"}),
             dcc.Store(id=ids("sizes"), data={}),
             dcc.Store(id=ids("consumers"), data=len(payload.SHOWN_FRUITS) + 1),
+            # What assets/hidden-div.js writes, in the visitor's language ({name} fields filled in there).
+            dcc.Store(id=ids("texts"), data={
+                "empty": _("The hidden div is empty until the producer answers."),
+                "notFrame": _("**The hidden div holds {bytes} that is not a frame** — the consumers reject it."),
+                "frame": _("**The hidden div holds {bytes} of JSON** ({rows} cleaned rows). It came down once; each of "
+                           "the {consumers} consumers sends it back up: ≈ **{up} up** for this one interaction."),
+                "size": _("{rows} rows → {bytes}"),
+                "measured": _("Measured in this tab: {sizes}. The size grows linearly with the rows."),
+            }),
         ]
     )
     return strategy.page(
@@ -73,15 +91,15 @@ def layout(**_query):
         demo,
         instruments.panel(SLUG),
         source_panel(__name__),
-        what="The producer turns its DataFrame into a JSON string and returns it as the children of a div styled "
+        what=_("The producer turns its DataFrame into a JSON string and returns it as the children of a div styled "
         "display:none. Dash keeps that string in the browser; each consumer names the div's children as Input, so the "
         "renderer sends the whole string back up with every consumer request, and the consumer parses it again. "
         "Watch the instruments: one request down with the frame, then one request up per consumer, each carrying "
         "the frame. Ten times the rows, ten times the bytes, four times over. dcc.Store(storage_type='memory') is "
-        "the same idea with a proper component.",
-        when="The shared result is small (kilobytes), the consumers are few, and you want no server-side state at all.",
-        when_not="The frame is large or grows with the data: compute aggregates up front, or keep the frame on the "
-        "server and ship a key (session cache, serverside).",
+        "the same idea with a proper component."),
+        when=_("The shared result is small (kilobytes), the consumers are few, and you want no server-side state at all."),
+        when_not=_("The frame is large or grows with the data: compute aggregates up front, or keep the frame on the "
+        "server and ship a key (session cache, serverside)."),
     )
 
 
@@ -90,7 +108,7 @@ def layout(**_query):
     Output(ids("error"), "children"),
     Input(ids("region"), "value"),
     Input(ids("rows"), "value"),
-    running=[(Output(ids("status"), "children"), "Running the expensive step…", "")],
+    running=[(Output(ids("status"), "children"), "", ""), (Output(ids("running"), "hidden"), False, True)],
     prevent_initial_call=True,  # the default inputs' result came with the page (first_view)
 )
 def clean_data(region, rows):
@@ -99,7 +117,7 @@ def clean_data(region, rows):
         rows, region = choices.rows(rows), choices.region(region)  # only what the page offers
         cleaned = workload.expensive_step(rows, region, delay=lab.settings.compute_delay)
     except workload.WorkloadError as exc:
-        return no_update, dbc.Alert(f"Cannot compute: {exc}", color="warning", className="small")
+        return no_update, dbc.Alert(_("Cannot compute: %(reason)s", reason=exc), color="warning", className="small")
     lab.count("compute", SLUG)
     return cleaned.to_json(orient="split", index=False), None  # the whole cleaned frame, as the seed does
 
@@ -108,7 +126,7 @@ def scatter_consumer(fruit: str) -> None:
     @callback(Output(ids(f"scatter-{fruit}"), "figure"), Input(ids("data"), "children"))
     def update_graph(jsonified_cleaned_data):
         if jsonified_cleaned_data in (None, ""):
-            return figures.empty("waiting for the producer…")
+            return figures.empty(_("waiting for the producer…"))
         try:
             dff = payload.frame(jsonified_cleaned_data)
         except BadPayload as exc:
@@ -127,8 +145,8 @@ def update_table(jsonified_cleaned_data):
     try:
         dff = payload.frame(jsonified_cleaned_data)
     except BadPayload as exc:
-        return payload.rejected(exc, "The summary table's input")
-    return [html.H2("Summary by fruit", className="h6 mt-2"), payload.summary_table(workload.summary(dff))]
+        return payload.rejected(exc, _("The summary table's input"))
+    return [html.H2(_("Summary by fruit"), className="h6 mt-2"), payload.summary_table(workload.summary(dff))]
 
 
 # In the browser, no request: how big the hidden div is, and how that grew with the rows in this tab.
@@ -140,6 +158,7 @@ clientside_callback(
     State(ids("rows"), "value"),
     State(ids("sizes"), "data"),
     State(ids("consumers"), "data"),
+    State(ids("texts"), "data"),
 )
 
 # What a tampering client could send: the consumers must answer with a clear message, not a 500.

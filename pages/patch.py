@@ -21,6 +21,7 @@ import stores
 from components import beyond, figures, instruments, strategy
 from components.ids import Ids
 from components.source import source_panel
+from i18n import _
 from strategies.patch import STRATEGY
 
 dash.register_page(__name__, **STRATEGY.page_args())
@@ -34,10 +35,41 @@ EMPTY = beyond.appended(0, 0)
 def reference() -> dict | None:
     """The server's sizes of both kinds of response (beyond.reference_sizes), computed once for all workers."""
     try:
-        value, _ = stores.current().memo(f"{META['slug']}:reference-sizes:v1", lambda: json.dumps(beyond.reference_sizes(ids(""))).encode())
+        value, _computed = stores.current().memo(f"{META['slug']}:reference-sizes:v1", lambda: json.dumps(beyond.reference_sizes(ids(""))).encode())
     except stores.StoreError:
         return None
     return json.loads(value)
+
+
+def column_names() -> dict:
+    """The table's column headers (beyond.PATCH_COLUMNS) in the visitor's language."""
+    return {"fruit": _("fruit"), "region": _("region"), "x": "x", "y": "y", "amount": _("amount"), "price": _("price")}
+
+
+def js_texts() -> dict:
+    """What assets/clientside.js writes on this page, in the visitor's language; {name}s are filled in by the JS."""
+    return {
+        "patch": "Patch",
+        "full": _("full re-send"),
+        "computed": _("{label} (computed by the server)"),
+        "measured": _("{label} (measured here)"),
+        "hover": _("%{y:.1f} KB at %{x:,} rows"),
+        "server": _("server"),
+        "modePatch": _("patch"),
+        "modeFull": _("full"),
+        "title": _("KB per “Append rows” response"),
+        "axisRows": _("rows on screen after the click"),
+        "axisDown": _("KB down"),
+        "lastPatch": _("Last Patch: {down} down for {added} new rows ({rows} on screen), {up} up."),
+        "lastFull": _("Last full re-send: {down} down for {rows} rows, {up} up."),
+        "ratio": _("Full / Patch = {ratio} ×."),
+        "before": _(
+            "Before any click, the server's sizes of the same responses ({batch} rows per click): at {rows} rows on "
+            "screen a Patch is {patch}, a full re-send {full} ({ratio} ×). Click “Append rows” in both modes to "
+            "measure them in this browser."
+        ),
+        "click": _("Click “Append rows” in both modes."),
+    }
 
 
 def layout(**_query):
@@ -48,14 +80,14 @@ def layout(**_query):
                     [
                         html.Div(
                             [
-                                dbc.Label("Send", className="small mb-1"),
+                                dbc.Label(_("Send"), className="small mb-1"),
                                 dbc.RadioItems(
                                     id=ids("mode"),
                                     value="patch",
                                     inline=True,
                                     options=[
-                                        {"label": "Patch (new rows only)", "value": "patch"},
-                                        {"label": "Full re-send", "value": "full"},
+                                        {"label": _("Patch (new rows only)"), "value": "patch"},
+                                        {"label": _("Full re-send"), "value": "full"},
                                     ],
                                 ),
                             ],
@@ -63,7 +95,7 @@ def layout(**_query):
                         ),
                         html.Div(
                             [
-                                dbc.Label("Rows per click", html_for=ids("batch"), className="small mb-1"),
+                                dbc.Label(_("Rows per click"), html_for=ids("batch"), className="small mb-1"),
                                 dbc.Select(
                                     id=ids("batch"), value="1000", options=[{"label": f"{n:,}", "value": str(n)} for n in BATCHES]
                                 ),
@@ -72,8 +104,8 @@ def layout(**_query):
                         ),
                         html.Div(
                             [
-                                dbc.Button("Append rows", id=ids("append"), color="primary", className="me-2"),
-                                dbc.Button("Reset", id=ids("reset"), color="secondary", outline=True),
+                                dbc.Button(_("Append rows"), id=ids("append"), color="primary", className="me-2"),
+                                dbc.Button(_("Reset"), id=ids("reset"), color="secondary", outline=True),
                             ],
                             className="align-self-end",
                         ),
@@ -83,6 +115,8 @@ def layout(**_query):
                 dcc.Store(id=ids("count"), data=0),
                 dcc.Store(id=ids("last")),
                 dcc.Store(id=ids("reference"), data=reference()),
+                # The texts assets/clientside.js writes, in the visitor's language ({name}: filled in by the JS).
+                dcc.Store(id=ids("texts"), data=js_texts()),
                 html.Div(id=ids("alert")),
                 html.Div(id=ids("verdict"), className="small mt-2 mb-1"),
                 dbc.Row(
@@ -93,7 +127,7 @@ def layout(**_query):
                         dbc.Col(
                             dcc.Graph(
                                 id=ids("bytes"),
-                                figure=figures.empty("Click “Append rows” in both modes", 300),
+                                figure=figures.empty(_("Click “Append rows” in both modes"), 300),
                                 config=figures.GRAPH_CONFIG,
                             ),
                             md=6,
@@ -104,7 +138,7 @@ def layout(**_query):
                 dash_table.DataTable(
                     id=ids("table"),
                     data=[],
-                    columns=[{"name": c, "id": c} for c in beyond.PATCH_COLUMNS],
+                    columns=[{"name": column_names()[c], "id": c} for c in beyond.PATCH_COLUMNS],
                     page_size=6,
                     page_action="native",
                     style_table={"overflowX": "auto"},
@@ -124,16 +158,22 @@ def layout(**_query):
         demo,
         instruments.panel(META["slug"]),
         source_panel(__name__),
-        what="A callback that returns dash.Patch() instead of a value sends a list of operations — here "
-        "“extend data[0].x with these numbers” and “append these rows to the table” — and the browser applies "
-        "them to the props it already has. The chart on the right compares each click's response size in both modes: "
-        "a full re-send grows with everything on screen, a Patch only with the rows added. The request is "
-        "small in both modes because this callback sends up a row count, not the figure: had it taken the "
-        "figure or a Store as State, that would still travel up whole on every click.",
-        when="An output grows or changes a little at a time: streaming points, appending log lines or table "
-        "rows, toggling one trace, editing one cell.",
-        when_not="The output is replaced wholesale anyway, or the expensive part is the data sent up "
-        "(Patch does nothing for Inputs and States — keep those on the server instead).",
+        what=_(
+            "A callback that returns dash.Patch() instead of a value sends a list of operations — here "
+            "“extend data[0].x with these numbers” and “append these rows to the table” — and the browser applies "
+            "them to the props it already has. The chart on the right compares each click's response size in both modes: "
+            "a full re-send grows with everything on screen, a Patch only with the rows added. The request is "
+            "small in both modes because this callback sends up a row count, not the figure: had it taken the "
+            "figure or a Store as State, that would still travel up whole on every click."
+        ),
+        when=_(
+            "An output grows or changes a little at a time: streaming points, appending log lines or table "
+            "rows, toggling one trace, editing one cell."
+        ),
+        when_not=_(
+            "The output is replaced wholesale anyway, or the expensive part is the data sent up "
+            "(Patch does nothing for Inputs and States — keep those on the server instead)."
+        ),
     )
 
 
@@ -157,11 +197,11 @@ def append(_append, _reset, mode, batch, count):
         count, batch = int(count or 0), int(batch)
         problem = None
         if batch not in BATCHES or not 0 <= count <= beyond.PATCH_SOURCE_ROWS or mode not in ("patch", "full"):
-            problem = "Unexpected input from the browser: press Reset."
+            problem = _("Unexpected input from the browser: press Reset.")
         elif count >= beyond.PATCH_SOURCE_ROWS:
-            problem = f"The demo stops at {beyond.PATCH_SOURCE_ROWS:,} rows: press Reset to start again."
+            problem = _("The demo stops at %(rows)s rows: press Reset to start again.", rows=format(beyond.PATCH_SOURCE_ROWS, ","))
     except (TypeError, ValueError):
-        problem = "The row count held by the browser is not a number: press Reset."
+        problem = _("The row count held by the browser is not a number: press Reset.")
     if problem:
         # `last` is still written, so the byte chart pairs every response with its click.
         return no_update, no_update, no_update, {"mode": "none"}, dbc.Alert(problem, color="info", className="py-2")
@@ -188,4 +228,5 @@ clientside_callback(
     Input(ids("last"), "data"),
     Input(ids("tick"), "n_intervals"),
     State(ids("reference"), "data"),
+    State(ids("texts"), "data"),
 )

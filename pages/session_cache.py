@@ -18,6 +18,7 @@ from components.serverstate import (
     clock,
     consumers,
     empty_figure,
+    error_text,
     first_frame,
     first_view_note,
     kb,
@@ -29,6 +30,7 @@ from components.serverstate import (
     workload_pickers,
 )
 from components.source import source_panel
+from i18n import _
 from stores.sessions import short
 from strategies.session_cache import STRATEGY
 
@@ -41,9 +43,9 @@ SLUG = META["slug"]
 def held(lab):
     data = session_data(lab, STRATEGY.store_prefix)
     return [
-        ("sessions held", f"{len(data.sessions())} / {lab.settings.session_threshold}"),
-        ("bytes held", kb(data.bytes_held())),
-        ("evictions", stores.telemetry.counter(lab.store, "evict", SLUG)),
+        (_("sessions held"), f"{len(data.sessions())} / {lab.settings.session_threshold}"),
+        (_("bytes held"), kb(data.bytes_held())),
+        (_("evictions"), stores.telemetry.counter(lab.store, "evict", SLUG)),
     ]
 
 
@@ -56,16 +58,16 @@ def layout(**_query):
     controls = dbc.Row(
         [
             *workload_pickers(ids, secrets.choice(workload.REGIONS), width=3),
-            dbc.Col(dbc.Button("Get data", id=ids("fetch"), color="primary", className="w-100"), md=3),
+            dbc.Col(dbc.Button(_("Get data"), id=ids("fetch"), color="primary", className="w-100"), md=3),
             dbc.Col(
                 dbc.Button(
-                    "Forge my session id",
+                    _("Forge my session id"),
                     id=ids("forge"),
                     color="danger",
                     outline=True,
                     size="sm",
                     className="w-100",
-                    title="replace the id the browser holds with one the server did not sign",
+                    title=_("replace the id the browser holds with one the server did not sign"),
                 ),
                 md=3,
             ),
@@ -80,8 +82,8 @@ def layout(**_query):
                         [
                             session_badge(session_id),
                             html.Span(
-                                " minted and signed by the server for this page load; every callback sends it back and the "
-                                "server checks the signature before touching any data.",
+                                " " + _("minted and signed by the server for this page load; every callback sends it back "
+                                        "and the server checks the signature before touching any data."),
                                 className="small text-muted",
                             ),
                         ],
@@ -90,15 +92,15 @@ def layout(**_query):
                     html.Div(
                         id=ids("held"),
                         className="small text-muted mb-3",
-                        children=f"The browser holds session id {short(session_id)}…" if session_id else "",
+                        children=_("The browser holds session id %(id)s…", id=short(session_id)) if session_id else "",
                     ),
                     controls,
                     dcc.Loading(
                         html.Div(
                             trouble
                             or html.Div(
-                                "Press Get data: the first fetch runs the expensive step, later ones read "
-                                "this session's copy from the store.",
+                                _("Press Get data: the first fetch runs the expensive step, later ones read "
+                                  "this session's copy from the store."),
                                 className="small text-muted",
                             ),
                             id=ids("status"),
@@ -107,27 +109,34 @@ def layout(**_query):
                         type="dot",
                     ),
                     dcc.Store(id=ids("session"), data=session_id),
+                    # The forge button's message, written in the browser (the clientside callback below).
+                    dcc.Store(
+                        id=ids("texts"),
+                        data={"forged": _("The browser now holds a forged id {id}… (a guessed uuid with a copied "
+                                          "signature). Press Get data.")},
+                    ),
                 ]
             ),
             className="lab-card mb-3",
         ),
-        consumers(ids, "Summary of this session's data", "no data yet", fruit=workload.FRUITS[0]),
+        consumers(ids, _("Summary of this session's data"), _("no data yet"), fruit=workload.FRUITS[0]),
     ]
     return strategy.page(
         META,
         demo,
         instruments.panel(SLUG),
         source_panel(__name__),
-        what="The layout is a function, so every page load mints a fresh session id (a uuid4 signed with the "
-        "server's secret) into a dcc.Store. Callbacks send that id back; the server checks the signature, then "
-        "reads this session's frame from the store (Arrow, under session-cache:<uuid>:…), or computes and stores "
-        "it on the first fetch. Two outputs read the same copy. The store keeps at most session_threshold "
-        "sessions: when more exist, the least recently used other ones are evicted. Open a second tab: it is a "
-        "second session with its own region, time stamp and data.",
-        when="Each user derives different data from an expensive step and several callbacks need it: the frame "
-        "stays on the server, the browser carries only a ~70-byte id.",
-        when_not="Everyone sees the same result (use cache-signal: compute once for all), the data must survive "
-        "a reload or a new tab (keep the id in a cookie or local storage), or you cannot afford one copy per user.",
+        what=_("The layout is a function, so every page load mints a fresh session id (a uuid4 signed with the "
+               "server's secret) into a dcc.Store. Callbacks send that id back; the server checks the signature, then "
+               "reads this session's frame from the store (Arrow, under session-cache:<uuid>:…), or computes and stores "
+               "it on the first fetch. Two outputs read the same copy. The store keeps at most session_threshold "
+               "sessions: when more exist, the least recently used other ones are evicted. Open a second tab: it is a "
+               "second session with its own region, time stamp and data."),
+        when=_("Each user derives different data from an expensive step and several callbacks need it: the frame "
+               "stays on the server, the browser carries only a ~70-byte id."),
+        when_not=_("Everyone sees the same result (use cache-signal: compute once for all), the data must survive "
+                   "a reload or a new tab (keep the id in a cookie or local storage), or you cannot afford one copy "
+                   "per user."),
     )
 
 
@@ -209,7 +218,8 @@ def display_summary(_clicks, region, rows, session_id):
         frame = arrival_frame(region, rows)
         if frame is None:
             return no_update, no_update
-        note = first_view_note(region, rows, "This session holds nothing on the server yet.", "Get data")
+        note = first_view_note(region, rows, _("This session holds nothing on the server yet."),
+                               _("Press Get data: the expensive step then runs for this session alone."))
         return summary_table(frame), note
     started, clicked_at = time.perf_counter(), time.time()
     try:
@@ -224,27 +234,32 @@ def display_summary(_clicks, region, rows, session_id):
     # Every branch gives an answer of the same shape and nearly the same length: which of the click's two
     # requests took the lock is a race, and the byte figures of one interaction must not depend on it.
     if got.computed:
-        how = [dbc.Badge("computed now", color="warning", text_color="dark"),
-               html.Span(" by this request; the graph's waited for it (one computation per session)", className="small")]
+        how = [dbc.Badge(_("computed now"), color="warning", text_color="dark"),
+               html.Span(" " + _("by this request; the graph's waited for it (one computation per session)"),
+                         className="small")]
     elif computed_for_click:
-        how = [dbc.Badge("computed now", color="warning", text_color="dark"),
-               html.Span(" by the graph's request; this one waited for it (one computation per session)", className="small")]
+        how = [dbc.Badge(_("computed now"), color="warning", text_color="dark"),
+               html.Span(" " + _("by the graph's request; this one waited for it (one computation per session)"),
+                         className="small")]
     else:
-        how = [dbc.Badge("read from the store", color="success"),
-               html.Span(" this session's copy: no computation, nothing sent up but the id", className="small")]
+        how = [dbc.Badge(_("read from the store"), color="success"),
+               html.Span(" " + _("this session's copy: no computation, nothing sent up but the id"), className="small")]
     status = html.Div(
         [
             html.Div(
-                [html.Strong(f"This fetch: {ms:,.0f} ms "), *how, f" (worker {os.getpid()})"],
+                [html.Strong(_("This fetch: %(ms)s ms", ms=format(ms, ",.0f")) + " "), *how,
+                 " " + _("(worker %(pid)s)", pid=os.getpid())],
                 id=ids("verdict"),
                 **{"data-computed": "yes" if computed_for_click else "no"},
             ),
             html.Div(
                 [
                     session_badge(session_id),
-                    f" holds {meta['region']}, {meta['rows']:,} rows, computed at {clock(meta['computed_at'])} "
-                    f"({ago(meta['computed_at'])}) in {meta['seconds']:.2f} s — {kb(meta['bytes'])} of Arrow on the server. "
-                    f"Sessions evicted to make room: {got.evicted}.",
+                    " " + _("holds %(region)s, %(rows)s rows, computed at %(clock)s (%(ago)s) in %(seconds)s s — %(size)s "
+                            "of Arrow on the server. Sessions evicted to make room: %(evicted)s.",
+                            region=meta["region"], rows=format(meta['rows'], ","), clock=clock(meta["computed_at"]),
+                            ago=ago(meta["computed_at"]), seconds=format(meta['seconds'], ".2f"), size=kb(meta["bytes"]),
+                            evicted=got.evicted),
                 ],
                 id=ids("about"),
                 className="small mt-1" + (" text-warning" if got.evicted else ""),
@@ -273,12 +288,12 @@ def display_scatter(_clicks, fruit, region, rows, session_id):
             frame = _fetch(session_id, region, rows).frame
         else:  # a new fruit: read what the session has, never compute
             lab.check_session(session_id)
-            frame, _ = session_data(lab, STRATEGY.store_prefix).load(session_id)
+            frame, _meta = session_data(lab, STRATEGY.store_prefix).load(session_id)
             lab.count("hit", SLUG)
         if fruit not in workload.FRUITS:
-            raise workload.WorkloadError(f"fruit must be one of {', '.join(workload.FRUITS)}")
+            raise workload.WorkloadError(_("fruit must be one of %(options)s", options=", ".join(workload.FRUITS)))
     except EXPECTED as exc:
-        return empty_figure(str(exc))
+        return empty_figure(error_text(exc))
     return figures.fruit_scatter(frame, fruit)
 
 
@@ -286,18 +301,21 @@ def display_scatter(_clicks, fruit, region, rows, session_id):
 # signature. The next callback is refused ("bad signature") before any data is touched.
 clientside_callback(
     """
-    function(clicks, sessionId) {
+    function(clicks, sessionId, texts) {
         if (!clicks) { throw window.dash_clientside.PreventUpdate; }
         const hex = () => Math.floor(Math.random() * 16).toString(16);
         const uuid = "xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx".replace(/x/g, hex);
         const signature = String(sessionId || "").split(".")[1] || "0".repeat(32);
         const forged = uuid + "." + signature;
-        return [forged, "The browser now holds a forged id " + forged.slice(0, 8) + "… (a guessed uuid with a copied signature). Press Get data."];
+        const message = (texts && texts.forged) ||
+            "The browser now holds a forged id {id}… (a guessed uuid with a copied signature). Press Get data.";
+        return [forged, message.replace("{id}", forged.slice(0, 8))];
     }
     """,
     Output(ids("session"), "data"),
     Output(ids("held"), "children"),
     Input(ids("forge"), "n_clicks"),
     State(ids("session"), "data"),
+    State(ids("texts"), "data"),
     prevent_initial_call=True,
 )

@@ -10,12 +10,14 @@ import stores
 import workload
 from components import figures, instruments, strategy
 from components.ids import Ids
+from components.sentence import gap, inline
 from components.serverstate import (
     EXPECTED,
     ago,
     clock,
     consumers,
     empty_figure,
+    error_text,
     first_frame,
     first_view_note,
     kb,
@@ -27,6 +29,7 @@ from components.serverstate import (
     workload_pickers,
 )
 from components.source import source_panel
+from i18n import _
 from stores.files import explain_seed_name
 from strategies.session_files import STRATEGY
 
@@ -42,7 +45,7 @@ EXAMPLES = ["../../app.py", "/etc/passwd", "CON", "aux.txt", "..\\..\\boot.ini",
 def on_disk(lab):
     files = session_files(lab, STRATEGY.store_prefix)
     listed = files.files()
-    return [("session files", f"{len(listed)} / {files.max_files}"), ("bytes on disk", kb(sum(f.bytes for f in listed)))]
+    return [(_("session files"), f"{len(listed)} / {files.max_files}"), (_("bytes on disk"), kb(sum(f.bytes for f in listed)))]
 
 
 instruments.register_stats(SLUG, on_disk)
@@ -53,7 +56,7 @@ def layout(**_query):
     controls = dbc.Row(
         [
             *workload_pickers(ids, FIRST_REGION, width=4),
-            dbc.Col(dbc.Button("Compute and save to my file", id=ids("save"), color="primary", className="w-100"), md=4),
+            dbc.Col(dbc.Button(_("Compute and save to my file"), id=ids("save"), color="primary", className="w-100"), md=4),
         ],
         className="g-3 align-items-end",
     )
@@ -61,27 +64,26 @@ def layout(**_query):
         [
             dbc.CardHeader(
                 [
-                    html.Span("Why the source's version is dangerous", className="fw-semibold"),
-                    html.Span(" — type the file name source 003's example would have used", className="text-muted small"),
+                    html.Span(_("Why the source's version is dangerous"), className="fw-semibold"),
+                    html.Span(" — " + _("type the file name source 003's example would have used"), className="text-muted small"),
                 ]
             ),
             dbc.CardBody(
                 [
                     html.P(
-                        [
-                            "Source 003 (English notes on Dash's “Sharing data between callbacks” guide) reads a file name from a "
-                            "text box and calls ",
-                            html.Code("open(name)"),
-                            ". Whatever is typed becomes a path on the server. Try ",
-                            *[x for e in EXAMPLES for x in (html.Code(e, className="me-1"),)],
-                            ".",
-                        ],
+                        inline(
+                            _("Source 003 (English notes on Dash's “Sharing data between callbacks” guide) reads a file "
+                              "name from a text box and calls %(call)s. Whatever is typed becomes a path on the server. "
+                              "Try %(examples)s."),
+                            call=html.Code("open(name)"),
+                            examples=[html.Code(e, className="me-1") for e in EXAMPLES],
+                        ),
                         className="small",
                     ),
                     dbc.Input(
                         id=ids("seed-name"),
                         value="../../app.py",
-                        placeholder="a file name, as a user would type it",
+                        placeholder=_("a file name, as a user would type it"),
                         debounce=False,
                         autoComplete="off",
                         className="font-monospace",
@@ -99,7 +101,7 @@ def layout(**_query):
                     html.Div(
                         [
                             session_badge(session_id),
-                            html.Span(" your file is named after this signed id, by the server.", className="small text-muted"),
+                            html.Span(" " + _("your file is named after this signed id, by the server."), className="small text-muted"),
                         ],
                         className="mb-3",
                     ),
@@ -108,8 +110,8 @@ def layout(**_query):
                         html.Div(
                             trouble
                             or html.Div(
-                                "Press the button: the expensive step runs and its result is written "
-                                "to your session's file; the graph and the table read that file.",
+                                _("Press the button: the expensive step runs and its result is written "
+                                  "to your session's file; the graph and the table read that file."),
                                 className="small text-muted",
                             ),
                             id=ids("status"),
@@ -123,7 +125,7 @@ def layout(**_query):
             ),
             className="lab-card mb-3",
         ),
-        consumers(ids, "Read back from your file", "no file yet", fruit=workload.FRUITS[1]),
+        consumers(ids, _("Read back from your file"), _("no file yet"), fruit=workload.FRUITS[1]),
         seed_box,
     ]
     return strategy.page(
@@ -131,17 +133,17 @@ def layout(**_query):
         demo,
         instruments.panel(SLUG),
         source_panel(__name__),
-        what="Source 003 (English notes on Dash's “Sharing data between callbacks” guide) gives, as its first "
-        "option, each session its own file. Here the file is "
-        "<data_dir>/session-files/<uuid>.arrow, where the uuid is the part of your session id the server minted "
-        "and signed — a forged or guessed id is refused before any path is built. The path is built by the "
-        "server and checked to lie inside the folder after resolving it; writes go to a temporary file that "
-        "replaces the old one in one step, so a reader never sees half a file; every write removes files older "
-        "than an hour and all but the newest session_threshold files. Embedded mode puts the files on this "
-        "machine: every gunicorn worker here sees them, a second web host would not.",
-        when="One machine, a handful of users, data too big for the browser, and no Redis or database to run.",
-        when_not="Several web hosts (each has its own disk; use a shared store such as Redis), heavy "
-        "concurrent writes, or anything where a cache (session-cache, serverside) does the job without files.",
+        what=_("Source 003 (English notes on Dash's “Sharing data between callbacks” guide) gives, as its first "
+               "option, each session its own file. Here the file is "
+               "<data_dir>/session-files/<uuid>.arrow, where the uuid is the part of your session id the server minted "
+               "and signed — a forged or guessed id is refused before any path is built. The path is built by the "
+               "server and checked to lie inside the folder after resolving it; writes go to a temporary file that "
+               "replaces the old one in one step, so a reader never sees half a file; every write removes files older "
+               "than an hour and all but the newest session_threshold files. Embedded mode puts the files on this "
+               "machine: every gunicorn worker here sees them, a second web host would not."),
+        when=_("One machine, a handful of users, data too big for the browser, and no Redis or database to run."),
+        when_not=_("Several web hosts (each has its own disk; use a shared store such as Redis), heavy "
+                   "concurrent writes, or anything where a cache (session-cache, serverside) does the job without files."),
     )
 
 
@@ -175,13 +177,14 @@ def save_to_file(_clicks, region, rows, session_id):
     ms = (time.perf_counter() - started) * 1000
     status = html.Div(
         [
-            html.Strong(f"Saved {region}, {len(cleaned):,} rows in {ms:,.0f} ms"),
+            html.Strong(_("Saved %(region)s, %(rows)s rows in %(ms)s ms", region=region, rows=format(len(cleaned), ","),
+                          ms=format(ms, ",.0f"))),
             html.Div(
-                [
-                    "written to ",
-                    html.Code(f"session-files/{path.name}"),
-                    f" — {kb(info.bytes)}, atomically (temp file + os.replace)",
-                ],
+                inline(
+                    _("written to %(file)s — %(size)s, atomically (temp file + os.replace)"),
+                    file=html.Code(f"session-files/{path.name}"),
+                    size=kb(info.bytes),
+                ),
                 id=ids("written"),
                 className="small mt-1",
             ),
@@ -200,14 +203,14 @@ def display_scatter(signal, fruit, session_id):
     if not signal:
         frame = arrival_frame()
         if frame is None or fruit not in workload.FRUITS:
-            return figures.empty("no file yet: press the button")
+            return figures.empty(_("no file yet: press the button"))
         return figures.fruit_scatter(frame, fruit)
     try:
-        frame, _ = session_files(stores.current(), STRATEGY.store_prefix).read_frame(session_id)
+        frame, _info = session_files(stores.current(), STRATEGY.store_prefix).read_frame(session_id)
         if fruit not in workload.FRUITS:
-            raise workload.WorkloadError(f"fruit must be one of {', '.join(workload.FRUITS)}")
+            raise workload.WorkloadError(_("fruit must be one of %(options)s", options=", ".join(workload.FRUITS)))
     except EXPECTED as exc:
-        return empty_figure(str(exc))
+        return empty_figure(error_text(exc))
     return figures.fruit_scatter(frame, fruit)
 
 
@@ -216,9 +219,10 @@ def display_summary(signal, session_id):
     if not signal:
         frame = arrival_frame()
         if frame is None:
-            return "no file yet"
-        holds = "No file has been written for this session yet."
-        return html.Div([summary_table(frame), first_view_note(FIRST_REGION, workload.DEFAULT_ROWS, holds, "the button")])
+            return _("no file yet")
+        holds = _("No file has been written for this session yet.")
+        press = _("Press the button: the expensive step then runs for this session alone.")
+        return html.Div([summary_table(frame), first_view_note(FIRST_REGION, workload.DEFAULT_ROWS, holds, press)])
     started = time.perf_counter()
     try:
         frame, info = session_files(stores.current(), STRATEGY.store_prefix).read_frame(session_id)
@@ -226,7 +230,8 @@ def display_summary(signal, session_id):
         return problem(exc)
     ms = (time.perf_counter() - started) * 1000
     note = html.Div(
-        f"{info.name[:8]}….arrow, {kb(info.bytes)}, written at {clock(info.modified)} ({ago(info.modified)}); read in {ms:.1f} ms",
+        _("%(file)s, %(size)s, written at %(clock)s (%(ago)s); read in %(ms)s ms", file=info.name[:8] + "….arrow",
+          size=kb(info.bytes), clock=clock(info.modified), ago=ago(info.modified), ms=format(ms, ".1f")),
         id=ids("file-info"),
         className="small text-muted mt-2",
     )
@@ -252,21 +257,24 @@ def explain_name(name, session_id):
         elif not (os.path.isabs(seed.typed) and text.startswith(seed.typed)):
             text = os.path.join(DATA_DIR, os.path.relpath(text, data_dir))
         text = text.replace("\x00", "\\0")
-        return text if len(text) <= 160 else f"{text[:160]}… ({len(text):,} characters)"
+        return text if len(text) <= 160 else _("%(text)s… (%(count)s characters)", text=text[:160], count=format(len(text), ","))
 
     return html.Div(
         [
-            html.Div(f"Its code would open (paths relative to the site's data directory, {DATA_DIR})", className="lab-fact-key"),
+            html.Div(_("Its code would open (paths relative to the site's data directory, %(folder)s)", folder=DATA_DIR),
+                     className="lab-fact-key"),
             html.Code(shown(seed.joined, joined=True), className="d-block text-break", id=ids("seed-joined")),
-            html.Div("which is", className="lab-fact-key mt-2"),
+            html.Div(_("which is"), className="lab-fact-key mt-2"),
             html.Code(shown(seed.normalized), className="d-block text-break"),
-            html.Ul([html.Li(p) for p in seed.problems], className="small text-danger mt-2 mb-2", id=ids("seed-problems")),
+            html.Ul([html.Li(error_text(p)) for p in seed.problems], className="small text-danger mt-2 mb-2", id=ids("seed-problems")),
             dbc.Alert(
                 [
-                    html.Strong("This page: ignored. "),
-                    "The name comes from your session id: ",
-                    html.Code(f"session-files/{ours}"),
-                    ". Nothing above was opened, created or even looked up on disk.",
+                    html.Strong(_("This page: ignored.") + gap()),
+                    *inline(
+                        _("The name comes from your session id: %(file)s. Nothing above was opened, created or even "
+                          "looked up on disk."),
+                        file=html.Code(f"session-files/{ours}"),
+                    ),
                 ],
                 color="success",
                 className="py-2 small mb-0",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from i18n import _
+
 from .rows import rows_in, standard, strategies_in, total_bytes
 
 # Fourteen colours told apart on a projector (strategies keep their colour across charts).
@@ -51,7 +53,7 @@ def _per_row_count(results: list[dict], bar) -> go.Figure | None:
     shades = _shades(len(rows_in(rows)))
     for shade, n in zip(shades, rows_in(rows), strict=True):
         part = [r for r in rows if r["rows"] == n]
-        fig.add_bar(name=f"{n:,} rows", x=[_label(r) for r in part], marker_color=shade, **bar(part, n))
+        fig.add_bar(name=_("%(rows)s rows", rows=format(n, ",")), x=[_label(r) for r in part], marker_color=shade, **bar(part, n))
     return fig
 
 
@@ -61,12 +63,12 @@ def latency_bars(results: list[dict]) -> go.Figure:
         "y": [r["latency_ms_p50"] for r in part],
         "error_y": {"type": "data", "symmetric": False, "array": [gap(r["latency_ms_p95"], r["latency_ms_p50"]) for r in part],
                     "arrayminus": [0] * len(part), "thickness": 1.2, "width": 3},
-        "hovertemplate": "%{x}<br>p50 %{y:,.0f} ms<extra>" + f"{n:,} rows" + "</extra>",
+        "hovertemplate": "%{x}<br>p50 %{y:,.0f} ms<extra>" + _("%(rows)s rows", rows=format(n, ",")) + "</extra>",
     })
     if fig is None:
-        return empty("No latency measured")
-    fig.update_yaxes(title="ms (p50, whisker p95)", rangemode="tozero")
-    return style(fig, "Latency per interaction")
+        return empty(_("No latency measured"))
+    fig.update_yaxes(title=_("ms (p50, whisker p95)"), rangemode="tozero")
+    return style(fig, _("Latency per interaction"))
 
 
 def bytes_bars(results: list[dict]) -> go.Figure:
@@ -74,13 +76,14 @@ def bytes_bars(results: list[dict]) -> go.Figure:
     fig = _per_row_count(results, lambda part, n: {
         "y": [total_bytes(r) for r in part],
         "customdata": [[r["request_bytes"] or 0, r["response_bytes"] or 0] for r in part],
-        "hovertemplate": "%{x}<br>%{y:,.0f} B per interaction<br>up %{customdata[0]:,} B · down %{customdata[1]:,} B"
-                         "<extra>" + f"{n:,} rows" + "</extra>",
+        # Plotly's %{...} fields stay as they are in every language; the rows note is the hover's side box.
+        "hovertemplate": _("%{x}<br>%{y:,.0f} B per interaction<br>up %{customdata[0]:,} B · down %{customdata[1]:,} B")
+                         + "<extra>" + _("%(rows)s rows", rows=format(n, ",")) + "</extra>",
     })
     if fig is None:
-        return empty("No bytes measured")
-    fig.update_yaxes(title="bytes (up + down)", type="log", dtick=1, exponentformat="SI")
-    return style(fig, "Bytes on the wire per interaction")
+        return empty(_("No bytes measured"))
+    fig.update_yaxes(title=_("bytes (up + down)"), type="log", dtick=1, exponentformat="SI")
+    return style(fig, _("Bytes on the wire per interaction"))
 
 
 def growth(results: list[dict], metric: str = "bytes") -> go.Figure:
@@ -88,13 +91,13 @@ def growth(results: list[dict], metric: str = "bytes") -> go.Figure:
     rows = standard(results)
     order = strategies_in(rows)
     titles = {
-        "bytes": ("Payload growth: bytes per interaction", "bytes (up + down)"),
-        "latency": ("Latency growth: p50 per interaction", "ms (p50)"),
-        "server": ("Server bytes held after the run", "bytes on the server"),
-        "browser": ("Browser bytes held per session", "bytes in the browser"),
+        "bytes": (_("Payload growth: bytes per interaction"), _("bytes (up + down)")),
+        "latency": (_("Latency growth: p50 per interaction"), _("ms (p50)")),
+        "server": (_("Server bytes held after the run"), _("bytes on the server")),
+        "browser": (_("Browser bytes held per session"), _("bytes in the browser")),
     }
     if len(rows_in(rows)) < 2:
-        return empty("Growth needs at least two row counts (--rows a,b)")
+        return empty(_("Growth needs at least two row counts (--rows a,b)"))
     fig = go.Figure()
     for strategy in order:
         part = sorted((r for r in rows if r["strategy"] == strategy), key=lambda r: r["rows"])
@@ -108,9 +111,9 @@ def growth(results: list[dict], metric: str = "bytes") -> go.Figure:
             mode="lines+markers",
             line={"color": color_of(strategy, order), "width": 2},
             marker={"size": 7},
-            hovertemplate="%{x:,} rows: %{y:,.0f}<extra>" + strategy + "</extra>",
+            hovertemplate=_("%{x:,} rows: %{y:,.0f}") + "<extra>" + strategy + "</extra>",
         )
-    fig.update_xaxes(title="rows in the dataset", type="log", dtick=1, exponentformat="SI")
+    fig.update_xaxes(title=_("rows in the dataset"), type="log", dtick=1, exponentformat="SI")
     fig.update_yaxes(title=titles[metric][1], type="log", dtick=1, exponentformat="SI")
     return style(fig, titles[metric][0])
 
@@ -119,7 +122,7 @@ def worker_distribution(results: list[dict]) -> go.Figure:
     """Share of each strategy's requests answered by each worker (all row counts together)."""
     rows = standard(results)
     if not rows:
-        return empty("No requests recorded")
+        return empty(_("No requests recorded"))
     per: dict[str, dict[str, int]] = {}
     for r in rows:
         target = per.setdefault(_label(r), {})
@@ -129,7 +132,7 @@ def worker_distribution(results: list[dict]) -> go.Figure:
                 target[key] = target.get(key, 0) + n
     strategies = [s for s in per if per[s]]
     if not strategies:
-        return empty("No requests recorded (clientside only)")
+        return empty(_("No requests recorded (clientside only)"))
     fig = go.Figure()
     most = max(len(v) for v in per.values())
     shades = ["#1d3557", "#457b9d", "#a8dadc", "#e63946", "#f4a261", "#2a9d8f", "#8d99ae", "#6d597a"]
@@ -141,27 +144,29 @@ def worker_distribution(results: list[dict]) -> go.Figure:
             if rank < len(ranked):
                 xs.append(s)
                 ys.append(100 * ranked[rank][1] / total)
-                texts.append(f"{ranked[rank][0]}: {ranked[rank][1]} of {total} requests")
-        fig.add_bar(name=f"busiest #{rank + 1}" if rank < 4 else f"#{rank + 1}", x=xs, y=ys, hovertext=texts,
+                texts.append(_("%(worker)s: %(count)s of %(total)s requests", worker=ranked[rank][0], count=ranked[rank][1],
+                               total=total))
+        fig.add_bar(name=_("busiest #%(rank)s", rank=rank + 1) if rank < 4 else f"#{rank + 1}", x=xs, y=ys, hovertext=texts,
                     hoverinfo="text", marker_color=shades[rank % len(shades)])
     fig.update_layout(barmode="stack")
-    fig.update_yaxes(title="% of requests", range=[0, 100])
-    return style(fig, "Which workers answered (share of requests per worker)")
+    # The % as a value: a bare "% o…" in a message would read as a printf placeholder to Babel's checks.
+    fig.update_yaxes(title=_("%(percent)s of requests", percent="%"), range=[0, 100])
+    return style(fig, _("Which workers answered (share of requests per worker)"))
 
 
 def stampede(results: list[dict]) -> go.Figure:
     rows = [r for r in results if r.get("scenario") == "stampede"]
     if not rows:
-        return empty("No stampede scenario in this run (python -m bench --scenario stampede)")
+        return empty(_("No stampede scenario in this run (python -m bench --scenario stampede)"))
     order = strategies_in(rows)
     fig = go.Figure()
     for strategy in order:
         part = [r for r in rows if r["strategy"] == strategy]
         fig.add_bar(name=_label(part[0]), x=[f"#{(r.get('repetition') or 0) + 1}" for r in part],
                     y=[r["computations"] for r in part], marker_color=color_of(strategy, order))
-    fig.update_xaxes(title="repetition (a new cold value each time)")
-    fig.update_yaxes(title="times the expensive step ran", rangemode="tozero", dtick=1)
-    return style(fig, "Stampede: sessions asking for one cold value at the same moment")
+    fig.update_xaxes(title=_("repetition (a new cold value each time)"))
+    fig.update_yaxes(title=_("times the expensive step ran"), rangemode="tozero", dtick=1)
+    return style(fig, _("Stampede: sessions asking for one cold value at the same moment"))
 
 
 def all_figures(results: list[dict]) -> dict[str, go.Figure]:
@@ -205,14 +210,14 @@ def _shades(n: int) -> list[str]:
 def load_latency(results: list[dict]) -> go.Figure:
     timed = [r for r in results if r.get("latency_ms_p50") is not None]
     if not timed:
-        return empty("No latency measured")
+        return empty(_("No latency measured"))
     fig = go.Figure()
     fig.add_bar(x=[r["strategy"] for r in timed], y=[r["latency_ms_p50"] for r in timed], marker_color="#4d8df0", name="p50",
                 error_y={"type": "data", "symmetric": False, "array": [gap(r["latency_ms_p95"], r["latency_ms_p50"]) for r in timed],
                          "arrayminus": [0] * len(timed), "thickness": 1.2, "width": 3},
                 hovertemplate="%{x}<br>p50 %{y:,.0f} ms<extra></extra>")
-    fig.update_yaxes(title="ms per interaction (p50, whisker p95)", rangemode="tozero")
-    return style(fig, "Latency under load", legend=False)
+    fig.update_yaxes(title=_("ms per interaction (p50, whisker p95)"), rangemode="tozero")
+    return style(fig, _("Latency under load"), legend=False)
 
 
 def load_timeline(report: dict) -> go.Figure:
@@ -220,42 +225,42 @@ def load_timeline(report: dict) -> go.Figure:
     width = report["timeline"]["bin_s"]
     x = [b["t"] + width / 2 for b in bins]
     fig = go.Figure()
-    fig.add_bar(x=x, y=[b["interactions"] / width for b in bins], name="interactions / s", marker_color="#9ec5fe", width=width * 0.9)
-    fig.add_scatter(x=x, y=[b["errors"] for b in bins], name="errors", mode="lines+markers", line={"color": "#d62728"})
-    fig.add_scatter(x=x, y=[b["stale"] for b in bins], name="stale reads (isolating strategies)", mode="lines+markers",
+    fig.add_bar(x=x, y=[b["interactions"] / width for b in bins], name=_("interactions / s"), marker_color="#9ec5fe", width=width * 0.9)
+    fig.add_scatter(x=x, y=[b["errors"] for b in bins], name=_("errors"), mode="lines+markers", line={"color": "#d62728"})
+    fig.add_scatter(x=x, y=[b["stale"] for b in bins], name=_("stale reads (isolating strategies)"), mode="lines+markers",
                     line={"color": "#ff7f0e", "dash": "dot"})
     if any(b["unanswered"] for b in bins):
-        fig.add_scatter(x=x, y=[b["unanswered"] or None for b in bins], name="never answered (by start)", mode="markers",
+        fig.add_scatter(x=x, y=[b["unanswered"] or None for b in bins], name=_("never answered (by start)"), mode="markers",
                         marker={"color": "#9467bd", "size": 10, "symbol": "x"})
-    fig.add_scatter(x=x, y=[b["p95_ms"] for b in bins], name="p95 ms", mode="lines+markers", yaxis="y2", line={"color": "#111827"})
+    fig.add_scatter(x=x, y=[b["p95_ms"] for b in bins], name=_("p95 ms"), mode="lines+markers", yaxis="y2", line={"color": "#111827"})
     outage = report.get("outage") or {}
     if outage.get("window_s"):
         fig.add_vrect(x0=outage["down_at_s"], x1=outage["up_at_s"], fillcolor="#d62728", opacity=0.15, line_width=0,
-                      annotation_text="Redis down", annotation_position="top left")
+                      annotation_text=_("Redis down"), annotation_position="top left")
         fig.add_vrect(x0=outage["up_at_s"], x1=outage["window_s"][1], fillcolor="#f2b701", opacity=0.12, line_width=0,
-                      annotation_text="grace", annotation_position="top right")
-    fig.update_layout(yaxis={"title": "bars: per s · lines: per bin", "rangemode": "tozero"},
-                      yaxis2={"overlaying": "y", "side": "right", "title": "p95 ms", "rangemode": "tozero"})
-    fig.update_xaxes(title="seconds since the load began")
-    return style(fig, f"Interactions, errors and p95 latency per {width:g} s")
+                      annotation_text=_("grace"), annotation_position="top right")
+    fig.update_layout(yaxis={"title": _("bars: per s · lines: per bin"), "rangemode": "tozero"},
+                      yaxis2={"overlaying": "y", "side": "right", "title": _("p95 ms"), "rangemode": "tozero"})
+    fig.update_xaxes(title=_("seconds since the load began"))
+    return style(fig, _("Interactions, errors and p95 latency per %(width)s s", width=format(width, "g")))
 
 
 def load_memory(report: dict) -> go.Figure:
     memory = report["memory"]
     timeline = memory.get("timeline") or []
     if not timeline:
-        return empty("No memory samples")
+        return empty(_("No memory samples"))
     fig = go.Figure()
     pids = list(dict.fromkeys(pid for s in timeline for pid in (s.get("workers") or {})))
     for i, pid in enumerate(pids):
-        fig.add_scatter(x=[s["t"] for s in timeline], y=[(s.get("workers") or {}).get(pid) for s in timeline], name=f"worker {pid}",
+        fig.add_scatter(x=[s["t"] for s in timeline], y=[(s.get("workers") or {}).get(pid) for s in timeline], name=_("worker %(pid)s", pid=pid),
                         mode="lines", line={"color": PALETTE[(i + 1) % len(PALETTE)]})
     if any("redis_rss_mb" in s for s in timeline):
         fig.add_scatter(x=[s["t"] for s in timeline], y=[s.get("redis_rss_mb") for s in timeline], name="Redis used_memory_rss",
                         mode="lines", line={"color": "#d62728", "dash": "dash"})
-    fig.update_xaxes(title="seconds since the load began")
+    fig.update_xaxes(title=_("seconds since the load began"))
     fig.update_yaxes(title="MB", rangemode="tozero")
-    return style(fig, "Resident memory over the run")
+    return style(fig, _("Resident memory over the run"))
 
 
 # --------------------------------------------------------------------------- the capacity scenario's figures
@@ -265,7 +270,7 @@ def capacity_bars(report: dict) -> go.Figure:
     """Sessions each strategy serves within the limits: one bar per strategy, one colour per server kind."""
     caps = report.get("capacity") or []
     if not caps:
-        return empty("No capacity measured")
+        return empty(_("No capacity measured"))
     fig = go.Figure()
     servers = list(dict.fromkeys(c["server"] for c in caps))
     for i, server in enumerate(servers):
@@ -274,12 +279,12 @@ def capacity_bars(report: dict) -> go.Figure:
         fig.add_bar(name=server, y=[c["strategy"] + (" (peer)" if c.get("kind") == "peer" else "") for c in part],
                     x=[c["capacity_sessions"] for c in part], orientation="h",
                     marker_color=PALETTE[(3 + 2 * i) % len(PALETTE)], customdata=[[c["ended_by"]] for c in part],
-                    hovertemplate="%{y}<br>%{x} sessions<br>%{customdata[0]}<extra>" + server + "</extra>")
+                    hovertemplate=_("%{y}<br>%{x} sessions<br>%{customdata[0]}") + "<extra>" + server + "</extra>")
     strategies = len(dict.fromkeys(c["strategy"] for c in caps))
     fig.update_layout(barmode="group")
     fig.update_yaxes(autorange="reversed", automargin=True)
-    fig.update_xaxes(title="sessions within the limits", rangemode="tozero")
-    fig = style(fig, "Capacity: sessions served", height=max(260, 120 + 34 * strategies * len(servers)))
+    fig.update_xaxes(title=_("sessions within the limits"), rangemode="tozero")
+    fig = style(fig, _("Capacity: sessions served"), height=max(260, 120 + 34 * strategies * len(servers)))
     fig.update_layout(margin={"l": 10, "r": 20, "t": 56, "b": 90})
     return fig
 
@@ -288,7 +293,7 @@ def capacity_latency(report: dict, server: str) -> go.Figure:
     """p95 per step against sessions, one line per strategy, with the p95 limit drawn."""
     rows = [r for r in report["results"] if r["server"] == server]
     if not rows:
-        return empty(f"No steps on {server}")
+        return empty(_("No steps on %(server)s", server=server))
     order = list(dict.fromkeys(r["strategy"] for r in rows))
     fig = go.Figure()
     for strategy in order:
@@ -296,12 +301,12 @@ def capacity_latency(report: dict, server: str) -> go.Figure:
         fig.add_scatter(name=strategy, x=[r["sessions"] for r in part], y=[r["latency_ms_p95"] for r in part],
                         mode="lines+markers", line={"color": color_of(strategy, order), "width": 2},
                         customdata=[[r["latency_ms_p50"], r["interactions_per_s"], r["errors"]] for r in part],
-                        hovertemplate="%{x} sessions: p95 %{y:,.0f} ms<br>p50 %{customdata[0]:,.0f} ms · "
-                                      "%{customdata[1]:,.1f}/s · %{customdata[2]} errors<extra>" + strategy + "</extra>")
+                        hovertemplate=_("%{x} sessions: p95 %{y:,.0f} ms<br>p50 %{customdata[0]:,.0f} ms · "
+                                        "%{customdata[1]:,.1f}/s · %{customdata[2]} errors") + "<extra>" + strategy + "</extra>")
     limit = report["config"].get("p95_limit_ms")
     if limit:
-        fig.add_hline(y=limit, line_dash="dash", line_color="#d62728", annotation_text=f"p95 limit {limit:g} ms",
+        fig.add_hline(y=limit, line_dash="dash", line_color="#d62728", annotation_text=_("p95 limit %(limit)s ms", limit=format(limit, "g")),
                       annotation_position="top left")
-    fig.update_xaxes(title="concurrent sessions (step)", type="log", dtick=0.30103)
-    fig.update_yaxes(title="ms per interaction (p95)", rangemode="tozero")
-    return style(fig, f"Latency against sessions ({server})")
+    fig.update_xaxes(title=_("concurrent sessions (step)"), type="log", dtick=0.30103)
+    fig.update_yaxes(title=_("ms per interaction (p95)"), rangemode="tozero")
+    return style(fig, _("Latency against sessions (%(server)s)", server=server))

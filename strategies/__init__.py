@@ -20,11 +20,18 @@ from functools import cache
 
 from .spec import Spec
 
-GROUPS = {"guides": "From the guides", "beyond": "Beyond the guides"}
+
+def N_(text: str) -> str:
+    """Marks a text for translation (babel.cfg's -k N_) and leaves it English: the records import none of the
+    site's layers, and the site translates these words where it shows them (components/strategy.GROUPS)."""
+    return text
+
+
+GROUPS = {"guides": N_("From the guides"), "beyond": N_("Beyond the guides")}
 # How a guide row's state fares across hosts (components/guide.py ACROSS says it in words).
 ACROSS = ("browser", "redis", "one-machine", "copy")
 # Modules of this package that are not records.
-_NOT_RECORDS = {"spec", "datafile"}
+_NOT_RECORDS = {"spec", "datafile", "texts"}
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,11 @@ import app as site  # the Flask site (live.server imported it first): its Celery
 import choices
 import stores
 import workload
-from components import a11y
+from components import a11y, strategy
 from components import background_view as view
 from components.ids import Ids
+from components.sentence import inline
+from i18n import _
 from live.server import in_browser, lab, live, page, settings
 from runtime import background_jobs as jobs
 from stores import sessions
@@ -143,9 +145,9 @@ def _ticket(token, kind: str, n_clicks) -> str:
     try:
         sessions.validate(token, lab.secret)
     except sessions.InvalidSessionId:
-        raise jobs.JobError("this page's job token is missing or was not issued by this server: reload the page") from None
+        raise jobs.JobError(_("this page's job token is missing or was not issued by this server: reload the page")) from None
     if not isinstance(n_clicks, int) or isinstance(n_clicks, bool) or not 0 < n_clicks <= 10**9:
-        raise jobs.JobError(f"click count must be a whole number, got {choices.quote(n_clicks, 40)}")
+        raise jobs.JobError(_("click count must be a whole number, got %(value)s", value=choices.quote(n_clicks, 40)))
     return f"{SLUG}:{kind}:{token}-{n_clicks}"
 
 
@@ -157,17 +159,18 @@ def _inputs(rows, steps) -> tuple[int, int]:
 
 
 def _controls() -> dbc.Card:
+    seconds = f"{settings.compute_delay:g}"
     return dbc.Card(
         dbc.CardBody(
             dbc.Row(
                 [
-                    dbc.Col([dbc.Label("Rows per step", html_for=ids("rows"), className="small mb-1"),
+                    dbc.Col([dbc.Label(_("Rows per step"), html_for=ids("rows"), className="small mb-1"),
                              dbc.RadioItems(id=ids("rows"), options=[{"label": f"{n:,}", "value": n} for n in workload.ROW_CHOICES],
                                             value=workload.DEFAULT_ROWS, inline=True)], md=5),
-                    dbc.Col([dbc.Label("Steps (one region each)", html_for=ids("steps"), className="small mb-1"),
+                    dbc.Col([dbc.Label(_("Steps (one region each)"), html_for=ids("steps"), className="small mb-1"),
                              dbc.RadioItems(id=ids("steps"), options=[{"label": str(n), "value": n} for n in jobs.STEP_CHOICES],
                                             value=jobs.DEFAULT_STEPS, inline=True)], md=3),
-                    dbc.Col(html.Div(f"Each step takes ~{settings.compute_delay:g} s. Both sides run the same job.",
+                    dbc.Col(html.Div(_("Each step takes ~%(seconds)s s. Both sides run the same job.", seconds=seconds),
                                      className="small text-muted"), md=4),
                 ],
                 className="g-2 align-items-center",
@@ -178,8 +181,8 @@ def _controls() -> dbc.Card:
 
 
 def _side(kind: str, title: str, text: str, extra=()) -> dbc.Col:
-    buttons = [dbc.Button("Run job", id=ids(f"{kind}-run"), color="primary", size="sm", className="me-2"),
-               dbc.Button("Cancel", id=ids(f"{kind}-cancel"), color="secondary", outline=True, size="sm",
+    buttons = [dbc.Button(_("Run job"), id=ids(f"{kind}-run"), color="primary", size="sm", className="me-2"),
+               dbc.Button(_("Cancel"), id=ids(f"{kind}-cancel"), color="secondary", outline=True, size="sm",
                           disabled=True, className="me-2"), *extra]
     return dbc.Col(
         dbc.Card(
@@ -189,12 +192,12 @@ def _side(kind: str, title: str, text: str, extra=()) -> dbc.Col:
                     [
                         html.P(text, className="small text-muted"),
                         html.Div(buttons, className="mb-2 d-flex flex-wrap gap-1"),
-                        a11y.progress(f"{title}: job progress", id=ids(f"{kind}-bar"), value=0, label="", striped=True,
+                        a11y.progress(_("%(title)s: job progress", title=title), id=ids(f"{kind}-bar"), value=0, label="", striped=True,
                                       className="mb-2 bg-bar"),
                         html.Div(id=ids(f"{kind}-note"), className="small text-muted mb-1"),
-                        html.Div("Not run yet.", id=ids(f"{kind}-result"), className="bg-result-box small text-muted"),
-                        html.H3("This job", className="h6 mt-3"),
-                        dcc.Markdown("No job yet.", id=ids(f"{kind}-meter"), className="small lp-meter"),
+                        html.Div(_("Not run yet."), id=ids(f"{kind}-result"), className="bg-result-box small text-muted"),
+                        html.H3(_("This job"), className="h6 mt-3"),
+                        dcc.Markdown(_("No job yet."), id=ids(f"{kind}-meter"), className="small lp-meter"),
                         dcc.Store(id=ids(f"{kind}-state")),
                         dcc.Store(id=ids(f"{kind}-times")),
                     ]
@@ -207,33 +210,69 @@ def _side(kind: str, title: str, text: str, extra=()) -> dbc.Col:
     )
 
 
+def _texts() -> dict:
+    """What assets/live_progress.js writes, in the visitor's language ({name}: filled in by the browser)."""
+    return {
+        "noJob": _("No job yet."),
+        "figure": _("figure"),
+        "thisJob": _("this job"),
+        "status": _("status"),
+        "lost": _("**lost** with connection #{conn} (pid {pid}) at step {step}/{total}"),
+        "done": _("done"),
+        "cancelled": _("cancelled"),
+        "running": _("running"),
+        "pushRequests": _("HTTP requests since the click"),
+        "pushRequestsValue": _("{count} (the socket was opened once, when the page loaded)"),
+        "frames": _("socket frames up / down"),
+        "pushBytes": _("bytes up / down (frames, counted by the server)"),
+        "pushPid": _("worker pid holding the socket"),
+        "pushPidValue": _("**{pid}** (it computes the job too)"),
+        "pollRequests": _("HTTP requests for this job"),
+        "pollRequestsValue": _("{count} (1 start + {polls} polls every 500 ms)"),
+        "pollBytes": _("bytes up / down (request bodies, responses)"),
+        "pollPids": _("worker pids that answered"),
+        "jobPid": _("job process pid"),
+        "first": _("click → first progress on screen"),
+        "result": _("click → result on screen"),
+        "lostNote": _("Lost: run {run} stopped at step {step}/{total} with connection #{conn} (worker pid {pid}); "
+                      "its result will never arrive. Run it again."),
+        "connected": _("{time} connected to worker pid **{pid}** (its connection #{conn})"),
+        "reconnectedOther": _("{time} reconnected to worker pid **{pid}** (its connection #{conn}) — another worker"),
+        "reconnectedSame": _("{time} reconnected to worker pid **{pid}** (its connection #{conn}) — the same worker"),
+        "lostWith": _("; run {run} was lost with the old connection: its result will never arrive"),
+        "heldBy": _("This browser's socket is held by worker pid **{pid}** (connection #{conn} of that worker)."),
+        "connecting": _("Connecting…"),
+    }
+
+
 def layout():
+    meta = strategy.localized(META)
     push = _side(
-        "push", "Pushed over the WebSocket",
-        "websocket=True: the click, every step (set_props) and the result travel on the one socket this browser "
-        "opened when the page loaded. No HTTP request per step.",
-        extra=[dbc.Button("Drop this connection", id=ids("drop"), color="danger", outline=True, size="sm",
-                          title="The server closes this browser's socket, as a dying worker would")],
+        "push", _("Pushed over the WebSocket"),
+        _("websocket=True: the click, every step (set_props) and the result travel on the one socket this browser "
+          "opened when the page loaded. No HTTP request per step."),
+        extra=[dbc.Button(_("Drop this connection"), id=ids("drop"), color="danger", outline=True, size="sm",
+                          title=_("The server closes this browser's socket, as a dying worker would"))],
     )
     poll = _side(
-        "poll", "Polled over HTTP (background callback)",
-        f"background=True, progress=: as on /background. The first request starts the job; the browser then asks "
-        f"every {POLL_INTERVAL_MS} ms for progress and the result.",
+        "poll", _("Polled over HTTP (background callback)"),
+        _("background=True, progress=: as on /background. The first request starts the job; the browser then asks "
+          "every %(ms)s ms for progress and the result.", ms=POLL_INTERVAL_MS),
     )
     socket_card = dbc.Card(
         dbc.CardBody(
             [
-                html.H2("The socket", className="h6"),
-                dcc.Markdown("Connecting…", id=ids("conn-now"), className="small lp-conn"),
+                html.H2(_("The socket"), className="h6"),
+                dcc.Markdown(_("Connecting…"), id=ids("conn-now"), className="small lp-conn"),
                 dcc.Markdown(id=ids("conn-log"), className="small mb-2 lp-conn-log"),
                 html.Div(id=ids("drop-note"), className="small text-muted"),
                 html.P(
-                    "A socket belongs to one worker process, and a pushed job runs in that process. If the socket "
-                    "closes mid-job — the tab is closed, you press Drop this connection, or the worker dies — the job "
-                    "stops at its next step and its result is lost: the renderer answers the pending callback with "
-                    "prevent_update, reconnects after 1–2 s (to whichever worker accepts it, listed above) and the "
-                    "page marks the job lost. Run it again. The polled job is not tied to a socket: it runs on in "
-                    "its own process and any worker answers its polls.",
+                    _("A socket belongs to one worker process, and a pushed job runs in that process. If the socket "
+                      "closes mid-job — the tab is closed, you press Drop this connection, or the worker dies — the job "
+                      "stops at its next step and its result is lost: the renderer answers the pending callback with "
+                      "prevent_update, reconnects after 1–2 s (to whichever worker accepts it, listed above) and the "
+                      "page marks the job lost. Run it again. The polled job is not tied to a socket: it runs on in "
+                      "its own process and any worker answers its polls."),
                     className="small text-muted mb-0",
                 ),
                 dcc.Store(id=ids("conn")),
@@ -246,12 +285,14 @@ def layout():
     )
     return html.Div(
         [
-            html.Div([html.Div("Beyond the guides", className="lab-eyebrow"), html.H1(META["title"], className="lab-title"),
-                      html.P(META["summary"], className="lead lab-lead")], className="lab-header"),
+            html.Div([html.Div(strategy.GROUPS[meta["group"]], className="lab-eyebrow"),
+                      html.H1(meta["title"], className="lab-title"),
+                      html.P(meta["summary"], className="lead lab-lead")], className="lab-header"),
             _controls(),
             dbc.Row([push, poll], className="g-3"),
             socket_card,
             dcc.Store(id=ids("token"), data=jobs.new_token(stores.current())),
+            dcc.Store(id=ids("texts"), data=_texts()),
         ],
         id=ids("page"),
     )
@@ -284,7 +325,7 @@ async def after_reconnect():
                prevent_initial_call=True)
 async def drop_connection(_n_clicks):
     # Never runs while the websocket_message hook is installed: the hook closes the socket first.
-    return "The connection was not dropped (the hook is not installed)."
+    return _("The connection was not dropped (the hook is not installed).")
 
 
 DROP_OUTPUT = f"{ids('drop-note')}.children"
@@ -331,10 +372,11 @@ async def push_job(n_clicks, rows, steps, token):
     job = _Job(n_clicks)
     with _lock:
         if key in _jobs:
-            return view.alert("One job per connection: ", "this browser's socket already runs one. Cancel it or wait.",
+            return view.alert(_("One job per connection: "), _("this browser's socket already runs one. Cancel it or wait."),
                               color="warning")
         if len(_jobs) >= JOBS_PER_WORKER:
-            return view.alert("This worker is busy: ", f"it already runs {JOBS_PER_WORKER} pushed jobs. Try again shortly.",
+            return view.alert(_("This worker is busy: "),
+                              _("it already runs %(jobs)s pushed jobs. Try again shortly.", jobs=JOBS_PER_WORKER),
                               color="warning")
         _jobs[key] = job
     conn = connection_info(ws)
@@ -349,7 +391,7 @@ async def push_job(n_clicks, rows, steps, token):
         if not ws.is_shutdown:
             meter.push(ids("push-state"), {"data": state})
             meter.push(ids("push-bar"), {"value": 0, "label": ""})
-        return "Cancelled: the job stopped at its next step; no result." if state["state"] == "cancelled" else no_update
+        return _("Cancelled: the job stopped at its next step; no result.") if state["state"] == "cancelled" else no_update
     except (stores.StoreError, workload.WorkloadError, jobs.JobError) as exc:
         return view.error_view(exc)
     except Exception as exc:  # noqa: BLE001 - anything in the job becomes a message in the page
@@ -365,15 +407,19 @@ async def push_job(n_clicks, rows, steps, token):
 
 
 def _push_result(record: dict, pid: int) -> html.Div:
-    revenue = sum(record.get("revenue", {}).values())
+    revenue = f"{sum(record.get('revenue', {}).values()):,.0f}"
+    rows, seconds, cleaned = f"{record['rows']:,}", f"{record['seconds']:.1f}", f"{record.get('processed', 0):,}"
     return html.Div(
         [
             html.Div([html.Span("✓ ", className="text-success fw-bold"),
-                      html.Span(f"Done: {record['total']} steps over {record['rows']:,} rows each in {record['seconds']:.1f} s")],
+                      html.Span(_("Done: %(steps)s steps over %(rows)s rows each in %(seconds)s s", steps=record["total"],
+                                  rows=rows, seconds=seconds))],
                      className="fw-semibold"),
-            html.Div(f"{record.get('processed', 0):,} cleaned rows · revenue {revenue:,.0f}", className="small text-muted"),
-            html.Div(["Ran in ", html.Code(f"pid {pid}"), " — a thread of the web worker that holds this browser's socket, "
-                      "not a process of its own: the job lives as long as the socket."], className="bg-process small"),
+            html.Div(_("%(rows)s cleaned rows · revenue %(revenue)s", rows=cleaned, revenue=revenue),
+                     className="small text-muted"),
+            html.Div(inline(_("Ran in {pid} — a thread of the web worker that holds this browser's socket, "
+                              "not a process of its own: the job lives as long as the socket."), pid=html.Code("pid " + str(pid))),
+                     className="bg-process small"),
         ],
         className="bg-result",
     )
@@ -386,9 +432,9 @@ async def push_cancel(_n_clicks):
     with _lock:
         job = _jobs.get(_connection(ctx.websocket))
     if job is None:
-        return "No job runs on this connection (it may have finished, or been lost with an earlier connection)."
+        return _("No job runs on this connection (it may have finished, or been lost with an earlier connection).")
     job.cancel.set()
-    return f"Cancel sent on the socket: run {job.run} stops at its next step."
+    return _("Cancel sent on the socket: run %(run)s stops at its next step.", run=job.run)
 
 
 # --------------------------------------------------------------------------- polled
@@ -431,9 +477,9 @@ def poll_job(set_progress, n_clicks, rows, steps, token):
 for _kind in ("push", "poll"):
     in_browser(ids, "liveProgress", "meter", [(f"{_kind}-meter", "children"), (f"{_kind}-times", "data")],
                [(f"{_kind}-state", "data"), (f"{_kind}-run", "n_clicks"), ("conn", "data"), ("tick", "n_intervals")],
-               [(f"{_kind}-times", "data"), (f"{_kind}-run", "id")])
+               [(f"{_kind}-times", "data"), (f"{_kind}-run", "id"), ("texts", "data")])
 
 # A lost job's result box says so (the renderer leaves the last result there); no request.
-in_browser(ids, "liveProgress", "lostNote", [("push-result", "children", True)], [("push-times", "data")])
+in_browser(ids, "liveProgress", "lostNote", [("push-result", "children", True)], [("push-times", "data")], [("texts", "data")])
 in_browser(ids, "liveProgress", "socket", [("conn-now", "children"), ("conn-log", "children"), ("conn-history", "data")],
-           [("conn", "data")], [("conn-history", "data"), ("push-times", "data")])
+           [("conn", "data")], [("conn-history", "data"), ("push-times", "data"), ("texts", "data")])

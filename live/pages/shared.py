@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import secrets
 import time
 
@@ -27,6 +28,7 @@ from components import strategy
 from components.ids import Ids
 from components.instruments import metric
 from components.source import source_panel
+from i18n import _
 from live.server import LOCATION, in_browser, lab, live, page, settings
 from stores import StoreError, livebus
 from strategies.live_shared import STRATEGY
@@ -57,7 +59,7 @@ def _column(title: str, name: str, how: str) -> dbc.Col:
                     html.Div("…", id=ids(f"{name}-value"), className="lab-live-value"),
                     html.Div("", id=ids(f"{name}-meta"), className="small text-muted mb-2"),
                     html.Div(
-                        [metric("last delay", "–"), metric("p50 / p95", "–"), metric("per minute", "–")],
+                        [metric(_("last delay"), "–"), metric("p50 / p95", "–"), metric(_("per minute"), "–")],
                         id=ids(f"{name}-metrics"),
                         className="lab-metrics",
                     ),
@@ -73,15 +75,15 @@ def _column(title: str, name: str, how: str) -> dbc.Col:
 def _editor() -> html.Div:
     return html.Div(
         [
-            dbc.Label("Change the shared annotation (every open tab shows it)", html_for=ids("text"), className="small"),
+            dbc.Label(_("Change the shared annotation (every open tab shows it)"), html_for=ids("text"), className="small"),
             dbc.InputGroup(
                 [
-                    dbc.Input(id=ids("text"), maxLength=livebus.MAX_VALUE_CHARS, placeholder="a short annotation",
+                    dbc.Input(id=ids("text"), maxLength=livebus.MAX_VALUE_CHARS, placeholder=_("a short annotation"),
                               debounce=False, n_submit=0, autoComplete="off"),
-                    dbc.Label("your name", html_for=ids("name"), className="visually-hidden"),
+                    dbc.Label(_("your name"), html_for=ids("name"), className="visually-hidden"),
                     dbc.Input(id=ids("name"), value=f"visitor-{secrets.token_hex(2)}", maxLength=livebus.MAX_NAME_CHARS,
                               style={"maxWidth": "11rem"}, autoComplete="off"),
-                    dbc.Button("Share", id=ids("share"), color="primary"),
+                    dbc.Button(_("Share"), id=ids("share"), color="primary"),
                 ],
                 size="sm",
             ),
@@ -98,41 +100,88 @@ def _demo() -> html.Div:
             _editor(),
             dbc.Row(
                 [
-                    _column("Pushed over the WebSocket", "push",
-                            "each worker's bus listener hands the change to this tab's socket"),
-                    _column("Polled with dcc.Interval (1 s)", "poll",
-                            "an HTTP request every second reads the value from the store"),
+                    _column(_("Pushed over the WebSocket"), "push",
+                            _("each worker's bus listener hands the change to this tab's socket")),
+                    _column(_("Polled with dcc.Interval (1 s)"), "poll",
+                            _("an HTTP request every second reads the value from the store")),
                 ],
                 className="g-2",
             ),
-            dbc.Switch(id=ids("polling"), label="keep polling (turn off to see what push alone costs)", value=True,
+            dbc.Switch(id=ids("polling"), label=_("keep polling (turn off to see what push alone costs)"), value=True,
                        className="small mt-1"),
-            html.H2("Latest changes", className="h6 mt-3"),
+            html.H2(_("Latest changes"), className="h6 mt-3"),
             html.Div("", id=ids("history"), className="small lab-live-history"),
             dcc.Store(id=FEED),
             dcc.Store(id=ids("poll-ask")),
             dcc.Store(id=ids("poll-answer")),
             dcc.Interval(id=ids("poll"), interval=1000),
             dcc.Interval(id=ids("meter"), interval=2000),  # clientside only: refreshes the counts, no request
+            dcc.Store(id=ids("texts"), data=_texts()),
         ]
     )
+
+
+def _texts() -> dict:
+    """What assets/live_shared.js writes, in the visitor's language ({name}: filled in by the browser)."""
+    return {
+        "socketPid": _("socket worker pid"),
+        "socketPidHint": _("the worker process that holds this tab's WebSocket"),
+        "bus": _("bus"),
+        "busDown": _("{mode} (down)"),
+        "busHint": _("Redis pub/sub, or Unix datagram sockets on one machine"),
+        "tabs": _("tabs on that worker"),
+        "tabsHint": _("subscribers of that worker's listener when this tab joined"),
+        "describe": _("by {by} at {time} · change #{seq} · published by worker {pid}"),
+        "readBy": _("{description} · read by worker {pid}"),
+        "clocks": _("Clocks: server minus this browser = {offset} ms, within ±{error} ms (half the fastest poll's "
+                    "round trip, {rtt} ms); both delays are measured on the server's clock."),
+        "noAnswer": _("(the store did not answer)"),
+        "nothing": _("(nothing shared yet)"),
+        "storeError": _("The store did not answer: {error}"),
+        "reconnected": _("This tab's socket reconnected: value reloaded."),
+        "reconnectedMoved": _("This tab's socket reconnected to worker {pid} (was {before}): value reloaded."),
+        "paused": _("Live updates paused: {message} (worker {pid})"),
+        "resumed": _("Live updates resumed: {message} (worker {pid})"),
+        "lastDelay": _("last delay"),
+        "pushDelayHint": _("publish → arrival in this tab"),
+        "pollDelayHint": _("publish → first poll that saw it"),
+        "oneSample": _("{num} change measured"),
+        "samples": _("{num} changes measured"),
+        "messages": _("messages / min"),
+        "messagesHint": _("pushed to this tab in the last minute, over its one socket; 0 HTTP requests"),
+        "requests": _("requests / min"),
+        "requestsHint": _("HTTP callback requests in the last minute (Resource Timing)"),
+        "costs": _("In the last minute this tab made {requests} HTTP callback requests (Resource Timing: the polls, "
+                   "and the page's route when it loaded; {kb} KB on the wire) and received {frames} pushed messages "
+                   "on its one socket, which also carries a heartbeat every 30 s. Push alone: 0 requests a minute."),
+    }
+
+
+def _client_rate() -> str:
+    """livebus.CLIENT_RATE ("5 per 10 seconds") in the visitor's language."""
+    found = re.fullmatch(r"(\d+) per (\d+) seconds", livebus.CLIENT_RATE)
+    if found is None:
+        return livebus.CLIENT_RATE
+    return _("%(count)s per %(seconds)s seconds", count=found[1], seconds=found[2])
 
 
 def _side() -> dbc.Card:
     return dbc.Card(
         [
-            dbc.CardHeader(html.Span("Instruments", className="fw-semibold")),
+            dbc.CardHeader(html.Span(_("Instruments"), className="fw-semibold")),
             dbc.CardBody(
                 [
                     html.Div(id=ids("socket"), className="lab-metrics",
-                             children=[metric("socket worker pid", "–"), metric("bus", settings.mode)]),
+                             children=[metric(_("socket worker pid"), "–"), metric(_("bus"), settings.mode)]),
                     html.Div("", id=ids("clock"), className="small text-muted mb-2"),
                     html.Div("", id=ids("costs"), className="small"),
                     dcc.Markdown(
-                        f"Bounds: a value of at most {livebus.MAX_VALUE_CHARS} characters, no control characters; "
-                        f"one change at most {livebus.MAX_MESSAGE_BYTES} bytes; {livebus.CLIENT_RATE} per connection; "
-                        f"{livebus.SITE_RATE_PER_SECOND} a second site-wide; at most {livebus.MAX_SUBSCRIBERS} tabs "
-                        f"per worker (beyond: this page keeps polling).",
+                        _("Bounds: a value of at most %(chars)s characters, no control characters; "
+                          "one change at most %(bytes)s bytes; %(rate)s per connection; "
+                          "%(site)s a second site-wide; at most %(tabs)s tabs "
+                          "per worker (beyond: this page keeps polling).", chars=livebus.MAX_VALUE_CHARS,
+                          bytes=livebus.MAX_MESSAGE_BYTES, rate=_client_rate(), site=livebus.SITE_RATE_PER_SECOND,
+                          tabs=livebus.MAX_SUBSCRIBERS),
                         className="small text-muted mt-2",
                     ),
                 ]
@@ -148,18 +197,18 @@ def layout():
         _demo(),
         _side(),
         source_panel(__name__),
-        what="The annotation lives in the shared store (its current value and the last ten changes). A change goes up "
-        "over the tab's WebSocket; the worker that receives it stores it and publishes it on the bus — Redis pub/sub "
-        "in Redis mode, a datagram to every worker's Unix socket in embedded mode. Every worker has ONE listener "
-        "that hands each change to the sockets it holds, and each tab's persistent callback pushes it with "
-        "set_props: no request, no interval. The polled column asks over HTTP every second instead: the change shows "
-        "up to a second later, and every tab costs 60 requests a minute whether anything changed or not. If Redis "
-        "restarts, the listeners say so here, reconnect, reload the value and count the changes they may have missed "
-        "(a Redis without persistence comes back empty: the first listener back restores the last value).",
-        when="Many tabs watch a value that changes at unpredictable times and must see it at once: an annotation, "
-        "a threshold, a vote, a colleague's edit.",
-        when_not="The value changes on a schedule slower than people look (poll then, or reload), or the server "
-        "cannot hold a socket per tab (plain WSGI hosting, a proxy without WebSocket support).",
+        what=_("The annotation lives in the shared store (its current value and the last ten changes). A change goes up "
+               "over the tab's WebSocket; the worker that receives it stores it and publishes it on the bus — Redis pub/sub "
+               "in Redis mode, a datagram to every worker's Unix socket in embedded mode. Every worker has ONE listener "
+               "that hands each change to the sockets it holds, and each tab's persistent callback pushes it with "
+               "set_props: no request, no interval. The polled column asks over HTTP every second instead: the change shows "
+               "up to a second later, and every tab costs 60 requests a minute whether anything changed or not. If Redis "
+               "restarts, the listeners say so here, reconnect, reload the value and count the changes they may have missed "
+               "(a Redis without persistence comes back empty: the first listener back restores the last value)."),
+        when=_("Many tabs watch a value that changes at unpredictable times and must see it at once: an annotation, "
+               "a threshold, a vote, a colleague's edit."),
+        when_not=_("The value changes on a schedule slower than people look (poll then, or reload), or the server "
+                   "cannot hold a socket per tab (plain WSGI hosting, a proxy without WebSocket support)."),
     )
 
 
@@ -238,14 +287,14 @@ def share(_clicks, _submits, text, name):
     """Publish the visitor's change (validated and bounded by the bus); say what happened."""
     client = _connection_key()
     if client is None:
-        return "Changes go over this page's WebSocket; this request came another way and was not taken.", text
+        return _("Changes go over this page's WebSocket; this request came another way and was not taken."), text
     try:
         change = bus().publish(text, name, client)
     except livebus.Refused as exc:
-        return f"Not shared: {exc}.", text
+        return _("Not shared: %(reason)s.", reason=exc), text
     except StoreError as exc:
-        return f"Not shared: {exc}", text
-    return f"Shared as change #{change['seq']} by worker {change['pid']}.", ""
+        return _("Not shared: %(reason)s", reason=exc), text
+    return _("Shared as change #%(seq)s by worker %(pid)s.", seq=change["seq"], pid=change["pid"]), ""
 
 
 def _poll_time(ask) -> float | None:
@@ -275,10 +324,10 @@ def poll(ask):
 in_browser(ids, "liveShared", "ask", [("poll-ask", "data")], [("poll", "n_intervals")])
 in_browser(ids, "liveShared", "polling", [("poll", "disabled")], [("polling", "value")], initial=True)
 in_browser(ids, "liveShared", "polled", [("poll-value", "children"), ("poll-meta", "children"), ("clock", "children")],
-           [("poll-answer", "data")])
+           [("poll-answer", "data")], [("texts", "data")])
 in_browser(ids, "liveShared", "pushed",
            [("push-value", "children"), ("push-meta", "children"), ("history", "children"), ("banner", "children"),
             ("banner", "className"), ("socket", "children")],
-           [("feed", "data")])
+           [("feed", "data")], [("texts", "data")])
 in_browser(ids, "liveShared", "meter", [("push-metrics", "children"), ("poll-metrics", "children"), ("costs", "children")],
-           [("meter", "n_intervals")], initial=True)
+           [("meter", "n_intervals")], [("texts", "data")], initial=True)
