@@ -15,6 +15,24 @@
   function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
   /* A text in the visitor's language (the page's texts store, pages/browser_store.py), else the English
    * one, with its {name}s filled in. */
+  // The English of the failed-write verdict (the page passes its translation in `texts` under the same keys).
+  const FAILED = {
+    failQuota: "**Quota exceeded — the data was NOT persisted.** dcc.Store tried to save **{size}** " +
+      "({chars} characters, {rows} rows) in `{area}` under the key `{key}`. The browser allows about {quota} M " +
+      "characters per site and threw `{reason}`; dcc.Store calls setItem without a try/catch, so nothing told you.",
+    failOther: "**Write failed — the data was NOT persisted.** dcc.Store tried to save **{size}** " +
+      "({chars} characters, {rows} rows) in `{area}` under the key `{key}`. The browser did not keep it ({reason}); " +
+      "dcc.Store calls setItem without a try/catch, so nothing told you.",
+  };
+  const RELOAD = {
+    reloadPrevious: "The page still shows the new data because it is in this page's memory, but a " +
+      "reload brings back **the previous value** ({rows} rows, {region}). For data this size keep it on the server " +
+      "and give the browser only a key: {links}.",
+    reloadNothing: "The page still shows the new data because it is in this page's memory, but a " +
+      "reload brings back **nothing**. For data this size keep it on the server and give the browser only a key: " +
+      "{links}.",
+  };
+
   function say(texts, key, english, values) {
     const template = (texts && texts[key]) || english;
     return template.replace(/\{(\w+)\}/g, (all, name) => (values && name in values ? String(values[name]) : all));
@@ -118,22 +136,9 @@
       const failed = {size: human(chars), chars: num(chars), rows: num(attempt.rows), area: area, key: attempt.key,
         quota: (attempt.quota / 1e6).toFixed(1), reason: reason || say(texts, "noError", "no error on retry")};
       const kept = {rows: before.rows === undefined ? "" : num(before.rows), region: before.region, links: links};
-      const message = [
-        quotaHit
-          ? say(texts, "failQuota", "**Quota exceeded — the data was NOT persisted.** dcc.Store tried to save **{size}** " +
-              "({chars} characters, {rows} rows) in `{area}` under the key `{key}`. The browser allows about {quota} M " +
-              "characters per site and threw `{reason}`; dcc.Store calls setItem without a try/catch, so nothing told you.", failed)
-          : say(texts, "failOther", "**Write failed — the data was NOT persisted.** dcc.Store tried to save **{size}** " +
-              "({chars} characters, {rows} rows) in `{area}` under the key `{key}`. The browser did not keep it ({reason}); " +
-              "dcc.Store calls setItem without a try/catch, so nothing told you.", failed),
-        before.present && !before.malformed
-          ? say(texts, "reloadPrevious", "The page still shows the new data because it is in this page's memory, but a " +
-              "reload brings back **the previous value** ({rows} rows, {region}). For data this size keep it on the server " +
-              "and give the browser only a key: {links}.", kept)
-          : say(texts, "reloadNothing", "The page still shows the new data because it is in this page's memory, but a " +
-              "reload brings back **nothing**. For data this size keep it on the server and give the browser only a key: " +
-              "{links}.", kept),
-      ].join("\n\n");
+      const fail = quotaHit ? "failQuota" : "failOther";
+      const reload = before.present && !before.malformed ? "reloadPrevious" : "reloadNothing";
+      const message = [say(texts, fail, FAILED[fail], failed), say(texts, reload, RELOAD[reload], kept)].join("\n\n");
       return [message, "bs-verdict alert alert-danger", next];
     },
 

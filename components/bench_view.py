@@ -14,6 +14,8 @@ from reports import charts
 from reports.rows import rows_in, standard
 from runtime import bench_job
 
+from .sentence import either, listing
+
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
 PERCENT_COLUMNS = {"cache_hit_rate"}
 TEXT_COLUMNS = {"strategy"}
@@ -35,22 +37,6 @@ def progress_update(share: int | None, label: str, step: str) -> tuple:
     return {"width": f"{share}%"}, label, str(share), step
 
 
-def listing(items: list[str]) -> str:
-    """"a, b, c" in the visitor's language (Chinese and Japanese list with "、": the numbers keep their commas)."""
-    text = items[0] if items else ""
-    for item in items[1:]:
-        text = _("%(first)s, %(second)s", first=text, second=item)
-    return text
-
-
-def _either(items: list[str]) -> str:
-    """"a or b or c" in the visitor's language (one message per pair: the word order is the translation's)."""
-    text = items[0] if items else ""
-    for item in items[1:]:
-        text = _("%(first)s or %(second)s", first=text, second=item)
-    return text
-
-
 def role_note(is_operator: bool) -> html.Div:
     limits = bench_job.limits_for(is_operator)
     if is_operator:
@@ -61,7 +47,7 @@ def role_note(is_operator: bool) -> html.Div:
         text = _("Visitors may run up to %(sessions)s sessions × %(rounds)s rounds at %(rows)s rows. Your run is shown "
                  "to you only; what others see (and the home catalogue) changes only when the site's operator runs the "
                  "benchmark. One run goes at a time: others wait their turn.",
-                 sessions=limits.sessions, rounds=limits.rounds, rows=_either([f"{r:,}" for r in limits.rows]))
+                 sessions=limits.sessions, rounds=limits.rounds, rows=either([f"{r:,}" for r in limits.rows]))
     return html.Div(text, className="small text-muted mb-2 bench-role", **{"data-role": "operator" if is_operator else "visitor"})
 
 

@@ -112,12 +112,9 @@ def metric(label: str, value, hint: str | None = None, tone: str = "") -> html.D
 # Render the browser-side log without a server round trip.
 clientside_callback(
     ClientsideFunction(namespace="lab", function_name="render"),
-    Output(_id("log", MATCH), "children"),
-    Output(_id("version", MATCH), "data"),
+    [Output(_id(name, MATCH), prop) for name, prop in (("log", "children"), ("version", "data"))],
     Input(_id("tick", MATCH), "n_intervals"),
-    State(_id("tick", MATCH), "id"),
-    State(_id("version", MATCH), "data"),
-    State(_id("texts", MATCH), "data"),
+    [State(_id(name, MATCH), prop) for name, prop in (("tick", "id"), ("version", "data"), ("texts", "data"))],
 )
 
 

@@ -21,6 +21,8 @@ import stores
 from i18n import _
 from runtime import bench_runs
 
+from .sentence import listing
+
 log = logging.getLogger(__name__)
 
 REFERENCE = Path(__file__).resolve().parent.parent / "docs" / "bench" / "default" / "report.json"
@@ -62,7 +64,7 @@ def load(lab=None) -> Measured | None:
         return reference
     server = pick(latest, "latest", rows=reference.rows)
     if server is None or server.compute_delay != reference.compute_delay:
-        measured_rows = _listing([f"{n:,}" for n in (latest.get("config") or {}).get("rows") or []]) or _("unknown")
+        measured_rows = listing([f"{n:,}" for n in (latest.get("config") or {}).get("rows") or []]) or _("unknown")
         reference.server_note = _("This server's latest run (%(created)s UTC: rows %(rows)s, compute delay %(delay)s) is "
                                   "not comparable with the reference (%(reference_rows)s rows, %(reference_delay)s), so it "
                                   "is not shown here; the benchmark page shows it.",
@@ -72,14 +74,6 @@ def load(lab=None) -> Measured | None:
         return reference
     reference.server = server
     return reference
-
-
-def _listing(items: list[str]) -> str:
-    """"a, b, c" in the visitor's language (as components.bench_view.listing, which this module does not import)."""
-    text = items[0] if items else ""
-    for item in items[1:]:
-        text = _("%(first)s, %(second)s", first=text, second=item)
-    return text
 
 
 def _delay(seconds) -> str:

@@ -13,6 +13,7 @@ import textwrap
 from dash import html
 
 import i18n
+from i18n import _
 
 _FIELD = re.compile(r"%\((\w+)\)s|\{(\w+)\}|%%")
 _MARKUP = re.compile(r"(\*\*[^*]+\*\*|\*[^*]+\*)")
@@ -64,6 +65,22 @@ def rich(text: str, tail: str = "") -> list:
         else:
             out.append(part)
     return joined([*out, tail])
+
+
+def listing(items: list[str]) -> str:
+    """"a, b, c" in the visitor's language (one message per pair: the separator is the translation's)."""
+    text = items[0] if items else ""
+    for item in items[1:]:
+        text = _("%(first)s, %(second)s", first=text, second=item)
+    return text
+
+
+def either(items: list[str]) -> str:
+    """"a or b or c" in the visitor's language (one message per pair: the word order is the translation's)."""
+    text = items[0] if items else ""
+    for item in items[1:]:
+        text = _("%(first)s or %(second)s", first=text, second=item)
+    return text
 
 
 def gap() -> str:

@@ -9,6 +9,7 @@ import reports as report
 import stores
 from components import bench_view, operator
 from components.ids import Ids
+from components.sentence import listing
 from components.strategy import strategies
 from i18n import N_, _
 from reports import capacity as capacity_report
@@ -87,7 +88,7 @@ def capacity_block(result: dict | None) -> html.Div:
                  "%(p95_limit)s ms and errors ≤ %(error_limit)s %%; capacity = the last step within them (+: the session "
                  "bound ended the ramp). Load from Locust on the same machine: read the generator's CPU beside the "
                  "server's in the report.",
-                 age=capacity_report.age(result), steps=bench_view.listing([str(n) for n in cfg["steps"]]), step_s=format(cfg['step_s'], "g"),
+                 age=capacity_report.age(result), steps=listing([str(n) for n in cfg["steps"]]), step_s=format(cfg['step_s'], "g"),
                  p95_limit=format(cfg['p95_limit_ms'], "g"), error_limit=format(100 * cfg['error_limit'], "g")),
                className="small text-muted"),
         html.Div(dbc.Table([head, html.Tbody(body)], size="sm", bordered=False, className="bench-capacity"),

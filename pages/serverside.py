@@ -80,6 +80,9 @@ def layout(**_query):
                 problem,
                 dcc.Store(id=ids("session"), data=session_id),
                 dcc.Store(id=ids("key")),
+                # The words assets/clientside.js heldKey writes, in the visitor's language.
+                dcc.Store(id=ids("texts"), data={"heldNothing": _("(nothing yet)"), "heldZero": _("0 bytes"),
+                                                 "heldBytes": _("{bytes} bytes in the browser")}),
                 dcc.Loading(html.Div(id=ids("status"), className="small mt-2"), type="dot", delay_show=200),
                 html.Div(
                     [
@@ -206,6 +209,7 @@ clientside_callback(
     Output(ids("held-key"), "children"),
     Output(ids("held-bytes"), "children"),
     Input(ids("key"), "data"),
+    State(ids("texts"), "data"),
 )
 
 

@@ -139,6 +139,8 @@ def test_session_files_names_the_file_from_the_session_and_only_explains_typed_n
     short = _session_short(page)
     # A first result on arrival, before this session has a file.
     wait_js(page, "(document.querySelector('#session-files__graph .gtitle') || {}).textContent?.includes('points')")
+    # The table has a callback of its own, which may answer after the graph's: wait for its answer, not its placeholder.
+    wait_js(page, "document.querySelector('#session-files__table').textContent.includes('No file has been written')")
     assert "No file has been written for this session yet" in page.inner_text("#session-files__table")
 
     page.fill("#session-files__seed-name", "../../../../tmp/statelab-seed-escape.txt")

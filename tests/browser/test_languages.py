@@ -1,0 +1,57 @@
+"""Every registered page in 简体中文 and 日本語 (?lang=zh|ja): <html lang> follows the choice, the page loads
+with no console error, and the main content's visible text holds no English sentence of three or more words
+outside code (allow-listed names aside; text an element declares English with lang="en" is a proper name)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from scripts.sitepages import page_paths, settle
+
+TAGS = {"zh": "zh-Hans", "ja": "ja"}
+# Names that stay as written in every language, several words long.
+ALLOWED = re.compile(r"Dash State Lab|Sharing data between callbacks|Background callbacks|flask-caching \+ Redis|"
+                     r"Plotly Dash|Arrow IPC|Web Worker", re.I)
+ENGLISH = re.compile(r"\b[A-Za-z][a-z'’]+(?:[ ,;:]+[A-Za-z][a-z'’]*){2,}")
+
+# The visible text of the main content, outside code, the source panel and anything declared another language.
+VISIBLE_TEXT = """() => {
+    const main = document.querySelector('#lab-main') || document.querySelector('main');
+    const out = [];
+    const walker = document.createTreeWalker(main, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const el = node.parentElement;
+        if (!el || !node.textContent.trim()) continue;
+        if (el.closest('code, pre, script, style, .lab-source-panel, [aria-hidden="true"]')) continue;
+        const declared = el.closest('[lang]');
+        if (declared && declared.getAttribute('lang') !== document.documentElement.lang) continue;
+        if (!el.getClientRects().length) continue;  // not shown
+        out.push(node.textContent.trim());
+    }
+    return out;
+}"""
+
+
+def english_in(texts: list[str]) -> list[str]:
+    return [t for t in texts if ENGLISH.search(ALLOWED.sub(" ", t))]
+
+
+@pytest.mark.parametrize("lang", sorted(TAGS))
+def test_every_page_reads_in_the_chosen_language(embedded_site, new_page, lang):
+    page, problems = new_page()
+    paths = page_paths(page, embedded_site.url)
+    assert len(paths) >= 10, paths
+    found = {}
+    for path in paths:
+        page.goto(f"{embedded_site.url}{path}?lang={lang}")
+        settle(page)
+        assert page.get_attribute("html", "lang") == TAGS[lang], path
+        english = english_in(page.evaluate(VISIBLE_TEXT))
+        if english:
+            found[path] = english
+    assert found == {}, "\n".join(f"{path}: {texts}" for path, texts in found.items())
+    # A callback still in flight when the test navigates away is aborted by the browser: not a failure.
+    real = [p for p in problems if "net::ERR_ABORTED" not in p]
+    assert real == [], "\n".join(real)
