@@ -3,6 +3,7 @@ import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, ctx, dcc, html
 
 import choices
+import i18n
 import stores
 import workload
 from components import beyond, figures, instruments, strategy
@@ -253,7 +254,8 @@ def _consume(key, name, build):
         return None, (_("Unknown fruit"), _("Unknown fruit: %(fruit)s is not one of %(options)s",
                                             fruit=repr(str(name[1])[:40]), options=", ".join(workload.FRUITS)))
     try:
-        return serverside.for_lab(stores.current(), STRATEGY.store_prefix).view(entry, name, build), None
+        # A view holds words (titles, headers): one per language, named by its code like the rest of the name.
+        return serverside.for_lab(stores.current(), STRATEGY.store_prefix).view(entry, (*name, i18n.current()), build), None
     except serverside.EntryExpired as exc:
         return None, _expired_key(exc)
     except stores.SingleFlightError as exc:

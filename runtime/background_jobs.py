@@ -26,6 +26,7 @@ import stores
 import workload
 from choices import quote
 from config import Settings
+from i18n import _
 from stores import codec, joblimits, sessions
 from stores.background import QueueState, own_job_process, queue_state
 
@@ -274,11 +275,11 @@ def _steps(lab, name, record, rows, steps, delay, on_step, slot, deadline) -> di
 def stats(lab) -> list[tuple[str, object]]:
     """Extra readings for the instruments panel."""
     last = lab.store.get(LAST_KEY)
-    readings = [("jobs finished", lab.store.get_int(FINISHED_KEY))]
+    readings = [(_("jobs finished"), lab.store.get_int(FINISHED_KEY))]
     if last is not None:
         info = codec.loads(last)
-        parent = {"gunicorn web worker": "gunicorn", "Celery worker": "Celery"}.get(info["parent"], "process")
-        readings += [("last job's pid", info["pid"]), ("its parent", f"{parent} {info['ppid']}")]
+        parent = {"gunicorn web worker": "gunicorn", "Celery worker": "Celery"}.get(info["parent"]) or _("process")
+        readings += [(_("last job's pid"), info["pid"]), (_("its parent"), f"{parent} {info['ppid']}")]
     return readings
 
 
