@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 
-from dash import Dash
+from dash import Dash, page_registry
 from dash.exceptions import DependencyException
 from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -59,6 +59,7 @@ app = Dash(
     index_string=shell.index_string(),
 )
 server = app.server
+shell.localize_titles(page_registry)
 server.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
 i18n.install(server, settings.data_dir / "locale")  # catalogs compiled there; Flask-Babel; ?lang= sets the cookie
 

@@ -83,6 +83,24 @@ def _section(label: str, links: list) -> list:
 LIVE_PREFIX = "/live/"
 
 
+def _translated_title(text: str):
+    """A registry title, "<page name> · Dash State Lab", as Dash's callable title: the name in the visitor's language
+    (the records' titles and the N_-marked names are msgids), asked for each page view."""
+    name, sep, site = text.rpartition(" · ")
+
+    def title(**_path_variables) -> str:
+        return f"{gettext(name)}{sep}{site}" if sep else gettext(text)
+
+    return title
+
+
+def localize_titles(registry) -> None:
+    """Every registered page's <title> follows the visitor's language (Dash calls a callable title per view)."""
+    for page in registry.values():
+        if isinstance(page.get("title"), str):
+            page["title"] = _translated_title(page["title"])
+
+
 def _link(title: str, href: str, external: bool) -> dbc.NavLink:
     return dbc.NavLink(title, href=href, active="exact", external_link=external or href.startswith(LIVE_PREFIX))
 
