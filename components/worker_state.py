@@ -15,6 +15,7 @@ from dash import html
 from i18n import N_, _, gettext, ngettext
 
 HISTORY_LIMIT = 60
+COUNT_LIMIT = 10**9  # a count the browser sends back is believed up to here
 VALUE_LIMIT = 40
 NOTHING = "(nothing)"
 # What the history table shows for an action and a verdict (the page's classes use the English words).
@@ -48,13 +49,18 @@ def _well_formed(h) -> bool:
         and h.get("action") in ("set", "read")
         and isinstance(h.get("pid"), int)
         and (h.get("value") is None or isinstance(h.get("value"), str))
+        and (h.get("n") is None or (type(h["n"]) is int and 0 < h["n"] <= COUNT_LIMIT))
     )
 
 
 def append(history, item: dict) -> list[dict]:
-    """The tab's history with item added; anything malformed from the browser is dropped."""
+    """The tab's history with item added; anything malformed from the browser is dropped.
+
+    Each entry carries its number since the tab opened ("n"): the history keeps only the last
+    HISTORY_LIMIT entries, and the click count must go on past them."""
     kept = [h for h in history if _well_formed(h)] if isinstance(history, list) else []
-    return (kept + [item])[-HISTORY_LIMIT:]
+    before = (kept[-1].get("n") or len(kept)) if kept else 0
+    return (kept + [{**item, "n": min(before + 1, COUNT_LIMIT)}])[-HISTORY_LIMIT:]
 
 
 def shown(value) -> str:
@@ -93,7 +99,7 @@ def analyse(history: list[dict]) -> dict:
         "pids": pids,
         "copies": copies,
         "findings": findings,
-        "clicks": len(history),
+        "clicks": (history[-1].get("n") or len(history)) if history else 0,
         "wrote": last_write is not None,
     }
 
