@@ -83,6 +83,9 @@ class Strategy:
     store_prefix: str | None = None  # its keys in the shared store are "<prefix>:..."; default: the slug
     path: str | None = None  # default "/<slug>"
     seeds: tuple = ()
+    # Per seed, the passage of that source text the page demonstrates: a short quote copied verbatim from it,
+    # found in exactly one passage (components/passages.py; the site checks every quote when it starts).
+    passages: dict = field(default_factory=dict)
     group: str = "guides"
     extra: dict = field(default_factory=dict)  # anything else a page wants in its registry entry
 
@@ -98,6 +101,12 @@ class Strategy:
                 raise ValueError(f"strategy {self.slug!r}: guide row across={row.across!r}, not one of {ACROSS}")
         for name in ("pros", "cons", "guide", "seeds"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
+        if set(self.passages) != set(self.seeds):
+            raise ValueError(f"strategy {self.slug!r}: passages for {sorted(self.passages)}, seeds {sorted(self.seeds)}: "
+                             "give one quote per seed and none for any other text")
+        if not all(isinstance(q, str) and q.strip() for q in self.passages.values()):
+            raise ValueError(f"strategy {self.slug!r}: every passage quote must be a non-empty string")
+        object.__setattr__(self, "passages", {n: self.passages[n] for n in self.seeds})
         if self.store_prefix is None:
             object.__setattr__(self, "store_prefix", self.slug)
 
@@ -120,6 +129,7 @@ class Strategy:
             "pros": list(self.pros),
             "cons": list(self.cons),
             "seeds": list(self.seeds),
+            "passages": dict(self.passages),
             "group": self.group,
             "claims_isolation": self.claims_isolation,
             "store_prefix": self.store_prefix,
