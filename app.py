@@ -26,7 +26,7 @@ import compress
 import i18n
 import security
 import stores
-from components import envelope, instruments, operator, ratelimit, shell  # noqa: F401  (instruments registers its callbacks)
+from components import envelope, instruments, operator, ratelimit, shell, sources_page  # noqa: F401  (instruments registers its callbacks)
 from config import SERVER_CHOICES, ConfigError, Settings, load_settings
 from i18n import _
 from runtime import bench_pass
@@ -125,6 +125,7 @@ compress.install(server, settings)  # brotli/gzip per STATELAB_COMPRESS; before 
 stores.telemetry.install(server, lab.store)
 security.install(app)  # CSP (with the hashes of Dash's inline scripts), nosniff, frame-ancestors
 operator.install(server, lab)  # the operator's cookie, each browser's visitor id
+sources_page.install(server)  # /sources/<number>: the source texts, each passage addressable (#p-<k>)
 
 
 # The benchmark's signed pass (runtime/bench_pass.py) caps the compute delay of its own requests.
