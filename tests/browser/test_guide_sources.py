@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import urllib.request
 from pathlib import Path
+from urllib.parse import urljoin
 
+from markupsafe import escape
 from playwright.sync_api import expect
 
+import strategies
 from components import sources
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,17 +64,38 @@ def test_each_guide_page_names_its_sources_and_links_them_in_their_language(embe
     card = page.locator("#cache-signal__sources")
     expect(card).to_contain_text("“From the guides” means")
     expect(card).to_contain_text("“Sharing data between callbacks” and “flask-caching + Redis”")
+    record = strategies.by_slug("cache-signal")
     for number in ("000", "002", "004"):
         link = card.locator(f"[data-source='{number}'] a[hreflang]")
         source = sources.SOURCES[number]
+        passage = sources.passage(number, record.passages[number])
         expect(link).to_have_attribute("lang", source.lang)
         expect(link).to_have_text(source.title)
-        # The linked text is served by the site itself, as UTF-8, and is the text it claims to be.
+        # The link names the passage the page demonstrates, on the site's page of the text (components/sources_page.py).
+        expect(link).to_have_attribute("href", f"/sources/{number}#{passage.anchor}")
         with urllib.request.urlopen(embedded_site.url + link.get_attribute("href"), timeout=30) as response:
             assert response.status == 200
-            assert "charset=utf-8" in response.headers["Content-Type"].lower()
+            assert "text/html" in response.headers["Content-Type"] and "charset=utf-8" in response.headers["Content-Type"].lower()
+            assert "Content-Security-Policy" in response.headers
             body = response.read().decode("utf-8")
-        assert body == (ROOT / "assets" / "sources" / source.file).read_text(encoding="utf-8")
+        assert f'<html lang="{source.lang}">' in body and f'id="{passage.anchor}"' in body
+        assert str(escape(passage.text)) in body
+    # An English visitor: none of these texts is English, so the first line links the original on dash.plotly.com.
+    expect(page.locator("#cache-signal__read-passage a")).to_have_attribute("href", "https://dash.plotly.com/sharing-data-between-callbacks")
+    # A Chinese visitor reads the Chinese text's passage, which the page shows highlighted as the URL's target.
+    page.goto(embedded_site.url + "/cache-signal?lang=zh")
+    read = page.locator("#cache-signal__read-passage a")
+    target = sources.passage("000", record.passages["000"]).anchor
+    expect(read).to_have_attribute("href", f"/sources/000#{target}")
+    page.goto(embedded_site.url + read.get_attribute("href"))
+    expect(page.locator("html")).to_have_attribute("lang", "zh")
+    expect(page.locator(":target")).to_have_attribute("id", target)
+    expect(page.locator("header.chrome")).to_have_attribute("lang", "zh-Hans")
+    # The whole text is still served as shipped, as UTF-8.
+    whole = page.locator("header.chrome a[type='text/plain']")
+    with urllib.request.urlopen(urljoin(page.url, whole.get_attribute("href")), timeout=30) as response:
+        assert "charset=utf-8" in response.headers["Content-Type"].lower()
+        assert response.read().decode("utf-8") == (ROOT / "assets" / "sources" / sources.SOURCES["000"].file).read_text(encoding="utf-8")
     # The Japanese text's title is its own first heading.
     assert sources.SOURCES["002"].title in (ROOT / "assets" / "sources" / sources.SOURCES["002"].file).read_text()
     # A page beyond the guides has no such card.
