@@ -8,7 +8,9 @@ app (Dash on FastAPI, no Flask request) through `LanguageMiddleware`, which read
 Code marks its texts with `_`, `ngettext`, (module level) `lazy_gettext` and `N_` (marked, left English); a lazy string must be made a
 str (`str(...)`) before it reaches a Dash prop, which is JSON. The catalogs are translations/<locale>/
 LC_MESSAGES/messages.po; their .mo files are build outputs, compiled by `compile_catalogs` at start-up
-into the data directory (<data dir>/locale/), the one place the site writes.
+into the data directory (<data dir>/locale/), the one place the site writes. Outside a request (a job, a report),
+`speaking(code)` says which language; `load_catalogs` compiles them there and reads them without Flask-Babel, as
+`python -m bench --lang` does to write report.html.
 """
 
 from __future__ import annotations
@@ -134,6 +136,12 @@ def ngettext(singular: str, plural: str, num, **variables) -> str:
     return _translations().ungettext(singular, plural, num) % variables
 
 
+def ungettext(singular: str, plural: str, num) -> str:
+    """The singular or plural form for `num`, its placeholders unfilled: for Jinja2's newstyle gettext, which fills
+    them itself (reports/templating.py)."""
+    return _translations().ungettext(singular, plural, num)
+
+
 def lazy_gettext(string: str, **variables) -> LazyString:
     """`gettext` when the text is used, for module-level texts; str() it before it reaches a Dash prop."""
     return LazyString(gettext, string, **variables)
@@ -227,12 +235,20 @@ def _remember_choice(response: flask.Response) -> flask.Response:
     return response
 
 
+def load_catalogs(compiled: Path) -> list[Path]:
+    """Catalogs compiled into `compiled` (in the data directory) and read from there wherever Flask-Babel does not
+    choose: the live app, and `python -m bench --lang` writing its HTML report in `speaking(code)`. Returns the
+    .mo files written (none when they were up to date)."""
+    written = compile_catalogs(compiled)
+    _COMPILED[:] = [compiled]
+    _catalog.cache_clear()
+    return written
+
+
 def install(server: flask.Flask, compiled: Path) -> flask_babel.Babel:
     """The Flask site's languages: catalogs compiled into `compiled` (in the data directory), Flask-Babel
     reading them with this module's locale selector, and the cookie that ?lang= sets."""
-    compile_catalogs(compiled)
-    _COMPILED[:] = [compiled]
-    _catalog.cache_clear()
+    load_catalogs(compiled)
     server.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(compiled))
     babel = flask_babel.Babel(server, locale_selector=select_locale)
     server.after_request(_remember_choice)

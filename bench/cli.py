@@ -2,19 +2,26 @@
 what a scenario needs (bench/servers.py), runs it and writes DIR/report.json, report.csv and report.html (reports/).
 
 A scenario beyond the standard run is one module's `run(args) -> Path` (writes into args.out, returns the report's
-path, raises on failure), listed in SCENARIOS below: adding one is one entry there and its choice."""
+path, raises on failure), listed in SCENARIOS below: adding one is one entry there and its choice; it passes
+args.lang to reports.write.
+
+--lang en|zh|ja: the language of report.html (i18n.speaking while it is written; the catalogs compiled into the
+data directory's locale/, as the site does). report.json and report.csv are the same in every language (English
+field names and values), and what the terminal prints stays English."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
 import threading
 from pathlib import Path
 
+import i18n
 import reports
-from config import ConfigError
+from config import ConfigError, load_settings
 from reports.tables import summary_table
 
 from . import capacity, encodings, push
@@ -110,6 +117,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                        "python -m bench --locust-bind 0.0.0.0 --remote-workers K ...), until it quits; nothing else")
     capacity.add_options(parser)
     push.add_options(parser)
+    parser.add_argument("--lang", choices=tuple(i18n.LANGUAGES), default=i18n.DEFAULT,
+                        help="language of report.html: en (default), zh (简体中文) or ja (日本語); report.json and "
+                        "report.csv keep their English field names")
     parser.add_argument("--replot", type=Path, metavar="REPORT_JSON",
                         help="run nothing: write report.csv and report.html (and a copy of the JSON) from an existing report.json")
     args = parser.parse_args(argv)
@@ -159,9 +169,22 @@ def _print_paths(paths: dict) -> None:
         print(f"{kind:>4}: {path}")
 
 
+def load_catalogs(lang: str) -> None:
+    """The catalogs report.html needs in `lang`, compiled into the data directory's locale/ (STATELAB_DATA_DIR, as the
+    site compiles them; private, as everything there) and read from there. English needs none."""
+    if lang == i18n.DEFAULT:
+        return
+    compiled = load_settings().data_dir / "locale"
+    umask = os.umask(0o077)
+    try:
+        i18n.load_catalogs(compiled)
+    finally:
+        os.umask(umask)
+
+
 def _replot(args: argparse.Namespace) -> int:
     try:
-        paths = reports.write(reports.load(args.replot), args.out)
+        paths = reports.write(reports.load(args.replot), args.out, lang=args.lang)
     except (OSError, ValueError) as exc:
         print(f"error: {args.replot}: {exc}", file=sys.stderr)
         return 1
@@ -218,7 +241,7 @@ def _standard(args: argparse.Namespace) -> int:
         if private_redis is not None:
             private_redis.stop()
             shutil.rmtree(private_redis.directory, ignore_errors=True)
-    paths = reports.write(result, args.out)
+    paths = reports.write(result, args.out, lang=args.lang)
     print(summary_table(result))
     _print_paths(paths)
     return 0
@@ -228,6 +251,11 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.locust_master:
         return run_workers(args.locust_master, args.load_processes)
+    try:
+        load_catalogs(args.lang)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     if args.replot:
         return _replot(args)
     if args.scenario in SCENARIOS:

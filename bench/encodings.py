@@ -156,7 +156,7 @@ def run(args) -> Path:
               "runs": args.rounds, "compress": compress, "chromium": version, "dash_version": dash.__version__,
               "urls": target.urls, "machine": {"cpus": os.cpu_count()}}
     report = reports.envelope(started, config, results)
-    paths = reports.write(report, args.out)
+    paths = reports.write(report, args.out, lang=getattr(args, "lang", None))
     print(summary_text(report))
     return paths["json"]
 

@@ -328,6 +328,6 @@ def run(args) -> Path:
               "urls": target.urls, "dash_version": dash.__version__}
     report = reports.envelope(started, config, results)
     report["targets"] = push_report.targets(report)
-    paths = push_report.write(report, args.out)
+    paths = push_report.write(report, args.out, lang=getattr(args, "lang", None))
     print(push_report.summary_text(report))
     return paths["json"]

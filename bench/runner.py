@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 
+import i18n
 import reports
 
 from . import metrics, stampede
@@ -175,7 +176,8 @@ class Runner:
         config = config_record(cfg, target, skipped, specs)
         config["workers_observed"] = max((r["workers_hit"] or 0 for r in results if r["kind"] != "peer"), default=0)
         result = reports.envelope(started, config, results)
-        result["targets"] = reports.targets(result)
+        with i18n.speaking("en"):  # report.json's words are English, whoever's job runs it (report.html computes its own)
+            result["targets"] = reports.targets(result)
         return result
 
     def _check_cancel(self) -> None:

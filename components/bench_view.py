@@ -12,6 +12,7 @@ import reports as report
 from i18n import _
 from reports import charts
 from reports.rows import rows_in, standard
+from reports.tables import labels
 from runtime import bench_job
 
 from .sentence import either, listing
@@ -153,21 +154,12 @@ def noop_card(noop) -> dbc.Card:
     )
 
 
-def _headers() -> dict[str, str]:
-    """reports.TABLE_COLUMNS' English headers in the visitor's language (a header not listed stays English)."""
-    return {
-        "strategy": _("strategy"), "rows": _("rows"), "p50 ms": _("p50 ms"), "p95 ms": _("p95 ms"),
-        "up B (raw)": _("up B (raw)"), "down B wire": _("down B wire"), "down B decoded": _("down B decoded"),
-        "workers": _("workers"), "computed": _("computed"), "hit rate": _("hit rate"), "stale": _("stale"),
-        "leaks": _("leaks"), "server B": _("server B"), "browser B": _("browser B"), "errors": _("errors"),
-    }
-
-
 def _columns() -> list[dict]:
     columns = []
-    headers = _headers()
-    for key, label in report.TABLE_COLUMNS:
-        column = {"name": headers.get(label, label), "id": key}
+    # By the columns' keys (the result rows' fields): the labels are in the visitor's language.
+    names = labels(report.TABLE_COLUMNS)
+    for key, _label in report.TABLE_COLUMNS:
+        column = {"name": names[key], "id": key}
         if key in PERCENT_COLUMNS:
             column.update(type="numeric", format=Format(precision=0, scheme="%"))
         elif key not in TEXT_COLUMNS:

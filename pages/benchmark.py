@@ -2,7 +2,6 @@ import secrets
 
 import dash
 import dash_bootstrap_components as dbc
-import flask_babel
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
 import reports as report
@@ -76,9 +75,9 @@ def capacity_block(result: dict | None) -> html.Div:
             cells.append(html.Td("–" if c is None else f"{c['capacity_sessions']}{'+' if c['session_bound_reached'] else ''}",
                                  title=None if c is None else c["ended_by"]))
         body.append(html.Tr([html.Td(strategy), *cells]))
-    # The target's name and detail are the report's (English); its verdict word is the page's.
+    # The targets from the capacities, in the visitor's language (report.json's own are English).
     targets = [html.Li(_("%(target)s: %(verdict)s (%(detail)s)", target=t["target"], verdict=_verdict(t["met"]),
-                         detail=t["detail"])) for t in result["targets"]]
+                         detail=t["detail"])) for t in capacity_report.targets(result)]
     graphs = [dcc.Graph(figure=charts.capacity_bars(result), config={"displaylogo": False, "responsive": True},
                         className="bench-graph")]
     graphs += [dcc.Graph(figure=charts.capacity_latency(result, s), config={"displaylogo": False, "responsive": True},
@@ -268,10 +267,9 @@ def download(_json, _csv, _html):
     kind = ctx.triggered_id.split("-")[-1]
     writers = {"json": (report.to_json, "application/json"), "csv": (report.to_csv, "text/csv"), "html": (report.to_html, "text/html")}
     write, mime = writers[kind]
-    # The files are English, as the command line writes them: the HTML report's charts too (reports/charts.py
-    # marks its titles, which would otherwise follow this visitor's language inside an English report).
-    with flask_babel.force_locale("en"):
-        text = write(latest)
+    # The HTML report in this visitor's language (its words, numbers and <html lang>), as python -m bench --lang
+    # writes it; the JSON and CSV are the same in every language (English field names).
+    text = write(latest)
     return dcc.send_string(text, f"statelab-bench-{stamp}.{kind}", type=mime), None
 
 

@@ -14,25 +14,25 @@ report.json = the envelope (schema statelab.bench/1) with
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
-import jinja2
 import plotly.io as pio
 
-from . import charts
+import i18n
+from i18n import N_, _
+
+from . import charts, l10n
 from .fmt import number, target_verdict
 from .schema import envelope
+from .tables import labels
+from .templating import render
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
-_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, keep_trailing_newline=True,
-                          undefined=jinja2.StrictUndefined)
 STORE_KEY = "benchmark:capacity"  # the site's latest capacity report (python -m bench --scenario capacity --publish)
 SERVERSIDE, PEER, FLOOR = "serverside", "peer-dash-extensions", "baseline-noop"
-COLUMNS = [("server", "server"), ("strategy", "strategy"), ("sessions", "sessions"), ("interactions", "interactions"),
-           ("interactions_per_s", "per s"), ("latency_ms_p50", "p50 ms"), ("latency_ms_p95", "p95 ms"),
-           ("latency_ms_p99", "p99 ms"), ("errors", "errors"), ("stale_reads", "stale"), ("leaks", "leaks"),
-           ("server_cpu_pct", "server CPU %"), ("generator_cpu_pct", "generator CPU %"), ("rss", "RSS MB per worker"),
-           ("within_limits", "within")]
+COLUMNS = [("server", N_("server")), ("strategy", N_("strategy")), ("sessions", N_("sessions")),
+           ("interactions", N_("interactions")), ("interactions_per_s", N_("per s")), ("latency_ms_p50", N_("p50 ms")),
+           ("latency_ms_p95", N_("p95 ms")), ("latency_ms_p99", N_("p99 ms")), ("errors", N_("errors")),
+           ("stale_reads", N_("stale")), ("leaks", N_("leaks")), ("server_cpu_pct", N_("server CPU %")),
+           ("generator_cpu_pct", N_("generator CPU %")), ("rss", N_("RSS MB per worker")), ("within_limits", N_("within"))]
 
 
 def _cap(capacities: list[dict], strategy: str, server: str) -> int | None:
@@ -40,26 +40,34 @@ def _cap(capacities: list[dict], strategy: str, server: str) -> int | None:
     return None if found is None else found["capacity_sessions"]
 
 
+def _target_name(other: str, server: str) -> str:
+    if other == PEER:
+        return _("serverside capacity ≥ 2 × the dash-extensions peer's (%(server)s)", server=server)
+    return _("serverside capacity ≥ 0.5 × the no-op floor's (%(server)s)", server=server)
+
+
 def targets(report: dict) -> list[dict]:
-    """Per server kind: serverside's capacity against the peer's (≥ 2×) and the no-op floor's (≥ 0.5×)."""
+    """Per server kind: serverside's capacity against the peer's (≥ 2×) and the no-op floor's (≥ 0.5×). In the
+    reader's language: `assemble` (outside any language) stores English ones; the HTML page computes its own."""
     caps = report.get("capacity") or []
     out = []
     for server in dict.fromkeys(c["server"] for c in caps):
         ours = _cap(caps, SERVERSIDE, server)
-        for other, factor, name in ((PEER, 2.0, "the dash-extensions peer's"), (FLOOR, 0.5, "the no-op floor's")):
+        for other, factor in ((PEER, 2.0), (FLOOR, 0.5)):
             theirs = _cap(caps, other, server)
             ratio = None if ours is None or not theirs else round(ours / theirs, 2)
             met = None if ours is None or theirs is None else (ours >= factor * theirs if theirs else ours > 0)
-            out.append({"target": f"serverside capacity ≥ {factor:g} × {name} ({server})", "limit": f"≥ {factor:g}×",
-                        "ratio": ratio, "met": met,
-                        "detail": f"serverside {number(ours)} sessions, {other} {number(theirs)} sessions"})
+            out.append({"target": _target_name(other, server), "limit": f"≥ {factor:g}×", "ratio": ratio, "met": met,
+                        "detail": _("serverside %(ours)s sessions, %(other)s %(theirs)s sessions", ours=l10n.number(ours),
+                                    other=other, theirs=l10n.number(theirs))})
     return out
 
 
 def assemble(began: float, config: dict, results: list[dict], capacities: list[dict]) -> dict:
     report = envelope(began, config, results)
     report["capacity"] = capacities
-    report["targets"] = targets(report)
+    with i18n.speaking("en"):  # report.json's words are English (report.html computes its own)
+        report["targets"] = targets(report)
     isolating = [c for c in capacities if c["claims_isolation"]]
     report["isolation"] = {"stale_reads": sum(c["stale_reads"] for c in isolating), "leaks": sum(c["leaks"] for c in isolating),
                            "strategies": [c["strategy"] for c in isolating]}
@@ -68,11 +76,11 @@ def assemble(began: float, config: dict, results: list[dict], capacities: list[d
     return report
 
 
-def table_text(report: dict) -> str:
-    """The capacity table: one line per strategy, one column per server kind."""
+def table_text(report: dict, head: str = "strategy") -> str:
+    """The capacity table: one line per strategy, one column per server kind (`head`: the first column's title)."""
     caps = report.get("capacity") or []
     servers = list(dict.fromkeys(c["server"] for c in caps))
-    lines = ["strategy".ljust(24) + "".join(s.rjust(12) for s in servers)]
+    lines = [head.ljust(24) + "".join(s.rjust(12) for s in servers)]
     for strategy in dict.fromkeys(c["strategy"] for c in caps):
         cells = []
         for s in servers:
@@ -107,11 +115,11 @@ def summary_text(report: dict) -> str:
 
 def _cell(key: str, r: dict) -> str:
     if key == "within_limits":
-        return "✓" if r["within_limits"] else f"✗ {r['why']}"
+        return "✓" if r["within_limits"] else f"✗ {r['why']}"  # why: the run's words (report.json)
     if key == "rss":
-        return ", ".join(f"{v:.0f}" for v in (r.get("worker_rss_mb") or {}).values()) or "–"
+        return ", ".join(l10n.fixed(v, 0) for v in (r.get("worker_rss_mb") or {}).values()) or "–"
     value = r.get(key)
-    return value if isinstance(value, str) else number(value)
+    return value if isinstance(value, str) else l10n.number(value)
 
 
 def capacity_html(report: dict) -> str:
@@ -124,14 +132,15 @@ def capacity_html(report: dict) -> str:
         inlined[name] = pio.to_html(fig, include_plotlyjs=first, full_html=False, div_id=f"chart-{name}",
                                     config={"displaylogo": False, "responsive": True})
         first = False
-    return _ENV.get_template("capacity.html.j2").render(
-        css=(TEMPLATES / "report.css").read_text(), cfg=cfg, schema=report.get("schema", ""), passed=report.get("passed"),
+    return render(
+        "capacity.html.j2", cfg=cfg, schema=report.get("schema", ""), passed=report.get("passed"),
         created=str(report.get("created", "")), took=report.get("seconds"), cpus=(cfg.get("machine") or {}).get("cpus"),
-        skipped=cfg.get("skipped") or {}, capacity=report.get("capacity") or [], table_text=table_text(report),
-        columns=COLUMNS, table=[{"ok": r["within_limits"], "cells": [_cell(k, r) for k, _ in COLUMNS]} for r in report["results"]],
+        skipped=cfg.get("skipped") or {}, capacity=report.get("capacity") or [], table_text=table_text(report, _("strategy")),
+        columns=labels(COLUMNS), table=[{"ok": r["within_limits"], "cells": [_cell(k, r) for k, _label in COLUMNS]}
+                                        for r in report["results"]],
         charts=inlined, isolation=report["isolation"],
-        targets=[{**t, "measured": number(t["ratio"]), "verdict": target_verdict(t["met"], missed="MISSED")}
-                 for t in report["targets"]],
+        targets=[{**t, "measured": l10n.number(t["ratio"]), "verdict": l10n.verdict(t["met"], missed=N_("MISSED"))}
+                 for t in targets(report)],
     )
 
 

@@ -6,7 +6,9 @@ import plotly.graph_objects as go
 
 from i18n import _
 
+from .l10n import general, number
 from .rows import rows_in, standard, strategies_in, total_bytes
+from .tables import peer_label
 
 # Fourteen colours told apart on a projector (strategies keep their colour across charts).
 PALETTE = ["#6c757d", "#d62728", "#ff7f0e", "#1f77b4", "#9467bd", "#2ca02c", "#17becf", "#8c564b", "#e377c2", "#111827",
@@ -33,7 +35,7 @@ def color_of(strategy: str, order: list[str]) -> str:
 
 
 def _label(r: dict) -> str:
-    return r["strategy"] + (" (peer)" if r.get("kind") == "peer" else "")
+    return peer_label(r["strategy"]) if r.get("kind") == "peer" else r["strategy"]
 
 
 def empty(message: str, height: int = 300) -> go.Figure:
@@ -53,7 +55,7 @@ def _per_row_count(results: list[dict], bar) -> go.Figure | None:
     shades = _shades(len(rows_in(rows)))
     for shade, n in zip(shades, rows_in(rows), strict=True):
         part = [r for r in rows if r["rows"] == n]
-        fig.add_bar(name=_("%(rows)s rows", rows=format(n, ",")), x=[_label(r) for r in part], marker_color=shade, **bar(part, n))
+        fig.add_bar(name=_("%(rows)s rows", rows=number(n)), x=[_label(r) for r in part], marker_color=shade, **bar(part, n))
     return fig
 
 
@@ -63,7 +65,7 @@ def latency_bars(results: list[dict]) -> go.Figure:
         "y": [r["latency_ms_p50"] for r in part],
         "error_y": {"type": "data", "symmetric": False, "array": [gap(r["latency_ms_p95"], r["latency_ms_p50"]) for r in part],
                     "arrayminus": [0] * len(part), "thickness": 1.2, "width": 3},
-        "hovertemplate": "%{x}<br>p50 %{y:,.0f} ms<extra>" + _("%(rows)s rows", rows=format(n, ",")) + "</extra>",
+        "hovertemplate": "%{x}<br>p50 %{y:,.0f} ms<extra>" + _("%(rows)s rows", rows=number(n)) + "</extra>",
     })
     if fig is None:
         return empty(_("No latency measured"))
@@ -78,7 +80,7 @@ def bytes_bars(results: list[dict]) -> go.Figure:
         "customdata": [[r["request_bytes"] or 0, r["response_bytes"] or 0] for r in part],
         # Plotly's %{...} fields stay as they are in every language; the rows note is the hover's side box.
         "hovertemplate": _("%{x}<br>%{y:,.0f} B per interaction<br>up %{customdata[0]:,} B · down %{customdata[1]:,} B")
-                         + "<extra>" + _("%(rows)s rows", rows=format(n, ",")) + "</extra>",
+                         + "<extra>" + _("%(rows)s rows", rows=number(n)) + "</extra>",
     })
     if fig is None:
         return empty(_("No bytes measured"))
@@ -242,7 +244,7 @@ def load_timeline(report: dict) -> go.Figure:
     fig.update_layout(yaxis={"title": _("bars: per s · lines: per bin"), "rangemode": "tozero"},
                       yaxis2={"overlaying": "y", "side": "right", "title": _("p95 ms"), "rangemode": "tozero"})
     fig.update_xaxes(title=_("seconds since the load began"))
-    return style(fig, _("Interactions, errors and p95 latency per %(width)s s", width=format(width, "g")))
+    return style(fig, _("Interactions, errors and p95 latency per %(width)s s", width=general(width)))
 
 
 def load_memory(report: dict) -> go.Figure:
@@ -276,7 +278,7 @@ def capacity_bars(report: dict) -> go.Figure:
     for i, server in enumerate(servers):
         part = [c for c in caps if c["server"] == server]
         # Horizontal bars: the strategies' names stay readable on a phone.
-        fig.add_bar(name=server, y=[c["strategy"] + (" (peer)" if c.get("kind") == "peer" else "") for c in part],
+        fig.add_bar(name=server, y=[_label(c) for c in part],
                     x=[c["capacity_sessions"] for c in part], orientation="h",
                     marker_color=PALETTE[(3 + 2 * i) % len(PALETTE)], customdata=[[c["ended_by"]] for c in part],
                     hovertemplate=_("%{y}<br>%{x} sessions<br>%{customdata[0]}") + "<extra>" + server + "</extra>")
@@ -305,7 +307,7 @@ def capacity_latency(report: dict, server: str) -> go.Figure:
                                         "%{customdata[1]:,.1f}/s · %{customdata[2]} errors") + "<extra>" + strategy + "</extra>")
     limit = report["config"].get("p95_limit_ms")
     if limit:
-        fig.add_hline(y=limit, line_dash="dash", line_color="#d62728", annotation_text=_("p95 limit %(limit)s ms", limit=format(limit, "g")),
+        fig.add_hline(y=limit, line_dash="dash", line_color="#d62728", annotation_text=_("p95 limit %(limit)s ms", limit=general(limit)),
                       annotation_position="top left")
     fig.update_xaxes(title=_("concurrent sessions (step)"), type="log", dtick=0.30103)
     fig.update_yaxes(title=_("ms per interaction (p95)"), rangemode="tozero")

@@ -9,34 +9,33 @@ performance.now(), DecompressionStream included), server_decode_ms (a consumer p
 
 from __future__ import annotations
 
-from pathlib import Path
+from i18n import N_, _
 
-import jinja2
+from . import l10n
+from .fmt import DASH
+from .tables import labels
+from .templating import render
 
-from .fmt import DASH, human_bytes, number
-
-TEMPLATES = Path(__file__).resolve().parent / "templates"
-_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, keep_trailing_newline=True,
-                          undefined=jinja2.StrictUndefined)
 FIELDS = ["strategy", "kind", "scenario", "encoding", "rows", "serialize_ms", "request_bytes", "response_bytes_wire",
           "response_bytes", "compression_down", "browser_decode_ms", "server_decode_ms", "consumers", "runs", "errors"]
-COLUMNS = [("strategy", "strategy"), ("encoding", "encoding"), ("rows", "rows"), ("serialize_ms", "serialize ms"),
-           ("request_bytes", "up (raw)"), ("response_bytes_wire", "down (wire)"), ("response_bytes", "down (decoded)"),
-           ("compression_down", "down ratio"), ("browser_decode_ms", "browser decode ms"),
-           ("server_decode_ms", "server decode ms"), ("errors", "errors")]
+COLUMNS = [("strategy", N_("strategy")), ("encoding", N_("encoding")), ("rows", N_("rows")), ("serialize_ms", N_("serialize ms")),
+           ("request_bytes", N_("up (raw)")), ("response_bytes_wire", N_("down (wire)")), ("response_bytes", N_("down (decoded)")),
+           ("compression_down", N_("down ratio")), ("browser_decode_ms", N_("browser decode ms")),
+           ("server_decode_ms", N_("server decode ms")), ("errors", N_("errors"))]
 BYTES = {"request_bytes", "response_bytes_wire", "response_bytes"}
 
 
 def cell(key: str, value) -> str:
+    """A cell in the reader's digits (in English as reports.fmt writes it)."""
     if value is None:
         return DASH
     if isinstance(value, str):
         return value
     if key in BYTES:
-        return human_bytes(value)
+        return l10n.size(value)
     if key == "compression_down":
-        return f"{value:.1f}×"
-    return number(value)
+        return l10n.times(value)
+    return l10n.number(value)
 
 
 def table(results: list[dict]) -> list[list[str]]:
@@ -56,16 +55,20 @@ def best(results: list[dict]) -> list[str]:
         fewest = min(measured, key=lambda r: (r.get("request_bytes") or 0) + r["response_bytes_wire"])
         timed = [r for r in measured if r.get("serialize_ms") is not None and r.get("browser_decode_ms") is not None]
         fastest = min(timed, key=lambda r: r["serialize_ms"] + r["browser_decode_ms"] + (r.get("server_decode_ms") or 0)) if timed else None
-        line = (f"{strategy} at {rows:,} rows: fewest bytes with {fewest['encoding']} "
-                f"({human_bytes((fewest.get('request_bytes') or 0) + fewest['response_bytes_wire'])} up + down on the wire)")
-        if fastest is not None:
-            line += f"; least time with {fastest['encoding']} ({fastest['serialize_ms'] + fastest['browser_decode_ms']:,.0f} ms serialize + decode)"
-        lines.append(line + ".")
+        fewest_bytes = l10n.size((fewest.get("request_bytes") or 0) + fewest["response_bytes_wire"])
+        if fastest is None:
+            lines.append(_("%(strategy)s at %(rows)s rows: fewest bytes with %(fewest)s (%(bytes)s up + down on the wire).",
+                           strategy=strategy, rows=l10n.number(rows), fewest=fewest["encoding"], bytes=fewest_bytes))
+            continue
+        lines.append(_("%(strategy)s at %(rows)s rows: fewest bytes with %(fewest)s (%(bytes)s up + down on the wire); "
+                       "least time with %(fastest)s (%(ms)s ms serialize + decode).", strategy=strategy, rows=l10n.number(rows),
+                       fewest=fewest["encoding"], bytes=fewest_bytes, fastest=fastest["encoding"],
+                       ms=l10n.fixed(fastest["serialize_ms"] + fastest["browser_decode_ms"], 0)))
     return lines
 
 
 def summary_text(report: dict) -> str:
-    """The table as plain text for the terminal."""
+    """The table as plain text for the terminal (English: the CLI prints it outside any language)."""
     widths = [14, 9, 8, 12, 10, 11, 14, 10, 17, 16, 6]
     lines = ["  ".join(label.ljust(w) if i < 2 else label.rjust(w) for i, ((_, label), w) in enumerate(zip(COLUMNS, widths, strict=True)))]
     for row in table(report["results"]):
@@ -75,8 +78,8 @@ def summary_text(report: dict) -> str:
 
 def encodings_html(report: dict) -> str:
     cfg = report["config"]
-    return _ENV.get_template("encodings.html.j2").render(
-        css=(TEMPLATES / "report.css").read_text(), cfg=cfg, schema=report.get("schema", ""),
-        created=str(report.get("created", "")), took=report.get("seconds"), columns=COLUMNS,
+    return render(
+        "encodings.html.j2", cfg=cfg, schema=report.get("schema", ""),
+        created=str(report.get("created", "")), took=report.get("seconds"), columns=labels(COLUMNS),
         table=table(report["results"]), best=best(report["results"]), cpus=(cfg.get("machine") or {}).get("cpus"),
     )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
+
+import i18n
 
 from .html import to_html
 from .load_view import memory_rows
@@ -27,7 +30,11 @@ def to_csv(report: dict) -> str:
     return csv_text(results, FIELDS)
 
 
-def write(report: dict, out: Path | str) -> dict[str, Path]:
-    """DIR/report.json, report.csv, report.html; the paths written."""
+def write(report: dict, out: Path | str, lang: str | None = None) -> dict[str, Path]:
+    """DIR/report.json, report.csv, report.html; the paths written. The HTML in language `lang` (en, zh, ja:
+    i18n.speaking, its catalogs loaded first, as bench/cli.py does; None: the current language); the JSON and CSV
+    are the same in every language, their field names English."""
     check(report)
-    return write_files(out, report, to_csv(report), to_html(report))
+    with contextlib.nullcontext() if lang is None else i18n.speaking(lang):
+        html = to_html(report)
+    return write_files(out, report, to_csv(report), html)

@@ -1,8 +1,14 @@
-"""The load report's words and extra rows: the terminal summary, the memory and outage lines, the memory CSV rows."""
+"""The load report's words and extra rows: the terminal summary, the memory and outage lines, the memory CSV rows.
+
+The memory and outage lines are in the reader's language (report.html); the CLI prints them, with its summary,
+outside any language: in English."""
 
 from __future__ import annotations
 
+from i18n import _
+
 from .fmt import number
+from .l10n import fixed, general
 
 
 def summary_text(report: dict) -> str:
@@ -34,38 +40,56 @@ def summary_text(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _ok(met) -> str:
+    return _("within bound") if met else _("OVER")
+
+
+def _worker_line(w: dict, bound) -> str:
+    return _("worker pid %(pid)s: RSS %(start)s → %(end)s MB (peak %(peak)s, growth %(growth)s MB, bound %(bound)s) %(verdict)s",
+             pid=w["pid"], start=fixed(w["rss_start_mb"]), end=fixed(w["rss_end_mb"]), peak=fixed(w["rss_peak_mb"]),
+             growth=("+" if w["peak_growth_mb"] >= 0 else "") + fixed(w["peak_growth_mb"]), bound=general(bound),
+             verdict=_ok(w["met"]))
+
+
+def _redis_line(redis: dict, bound) -> str:
+    line = _("Redis: used_memory %(start)s → %(end)s MB, used_memory_rss %(rss_start)s → %(rss_end)s MB (peak %(peak)s, "
+             "bound +%(bound)s) %(verdict)s", start=fixed(redis["used_memory_start_mb"], 2), end=fixed(redis["used_memory_end_mb"], 2),
+             rss_start=fixed(redis["used_memory_rss_start_mb"], 2), rss_end=fixed(redis["used_memory_rss_end_mb"], 2),
+             peak=fixed(redis["used_memory_rss_peak_mb"], 2), bound=general(bound), verdict=_ok(redis["met"]))
+    # The note is the run's own words (report.json).
+    return line + (f" — {redis['note']}" if redis.get("note") else "")
+
+
 def memory_lines(report: dict) -> list[str]:
     memory = report["memory"]
     lines = []
     if memory.get("workers"):
         for w in memory["workers"]:
-            lines.append(f"worker pid {w['pid']}: RSS {w['rss_start_mb']:.1f} → {w['rss_end_mb']:.1f} MB (peak {w['rss_peak_mb']:.1f}, "
-                         f"growth {w['peak_growth_mb']:+.1f} MB, bound {memory['bounds']['worker_rss_growth_mb']:g}) "
-                         f"{'ok' if w['met'] else 'OVER'}")
+            lines.append(_worker_line(w, memory["bounds"]["worker_rss_growth_mb"]))
     else:
-        lines.append(f"workers: {memory.get('workers_note')}")
+        lines.append(_("workers: %(note)s", note=memory.get("workers_note")))
     redis = memory.get("redis")
     if redis and redis.get("met") is not None:
-        lines.append(f"Redis: used_memory {redis['used_memory_start_mb']:.2f} → {redis['used_memory_end_mb']:.2f} MB, "
-                     f"used_memory_rss {redis['used_memory_rss_start_mb']:.2f} → {redis['used_memory_rss_end_mb']:.2f} MB "
-                     f"(peak {redis['used_memory_rss_peak_mb']:.2f}, bound +{memory['bounds']['redis_rss_growth_mb']:g}) "
-                     f"{'ok' if redis['met'] else 'OVER'}" + (f" — {redis['note']}" if redis.get("note") else ""))
+        lines.append(_redis_line(redis, memory["bounds"]["redis_rss_growth_mb"]))
     elif redis is not None:
-        lines.append(f"Redis: {redis.get('note')}")
+        lines.append(_("Redis: %(note)s", note=redis.get("note")))
     else:
-        lines.append(f"Redis: {memory.get('redis_note')}")
+        lines.append(_("Redis: %(note)s", note=memory.get("redis_note")))
     return lines
 
 
 def outage_line(report: dict) -> str:
     o = report["outage"]
     if not o.get("window_s"):
-        return f"Redis restart: did not happen ({o.get('problem')})"
-    return (f"Redis down at {o['down_at_s']} s, answering again at {o['up_at_s']} s; window with {o['grace_s']:g} s grace "
-            f"{o['window_s'][0]}–{o['window_s'][1]} s; errors {o['errors']} ({o['errors_inside']} inside, {o['errors_outside']} "
-            f"outside; first {o['first_error_s']} s, last {o['last_error_s']} s); stale reads of isolating strategies "
-            f"{o['stale_inside']} inside, {o['stale_outside']} outside; leaks {o['leaks']}; interactions never answered "
-            f"{o['unanswered_inside']} inside, {o['unanswered_outside']} outside; HTTP 500: {o['http_500']}")
+        return _("Redis restart: did not happen (%(problem)s)", problem=o.get("problem"))
+    return _("Redis down at %(down)s s, answering again at %(up)s s; window with %(grace)s s grace %(start)s–%(end)s s; "
+             "errors %(errors)s (%(inside)s inside, %(outside)s outside; first %(first)s s, last %(last)s s); stale reads of "
+             "isolating strategies %(stale_inside)s inside, %(stale_outside)s outside; leaks %(leaks)s; interactions never "
+             "answered %(unanswered_inside)s inside, %(unanswered_outside)s outside; HTTP 500: %(http_500)s",
+             down=o["down_at_s"], up=o["up_at_s"], grace=general(o["grace_s"]), start=o["window_s"][0], end=o["window_s"][1],
+             errors=o["errors"], inside=o["errors_inside"], outside=o["errors_outside"], first=o["first_error_s"],
+             last=o["last_error_s"], stale_inside=o["stale_inside"], stale_outside=o["stale_outside"], leaks=o["leaks"],
+             unanswered_inside=o["unanswered_inside"], unanswered_outside=o["unanswered_outside"], http_500=o["http_500"])
 
 
 MEMORY_COLUMNS = ["rss_start_mb", "rss_end_mb", "rss_peak_mb", "growth_mb", "peak_growth_mb", "bound_mb", "met"]

@@ -15,64 +15,54 @@ progress), latency_ms_p50 (click → result), frames_per_interaction, request_by
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
-import jinja2
+import i18n
+from i18n import N_, _, gettext
 
-from .fmt import DASH, human_bytes, number
+from . import l10n
+from .fmt import DASH
 from .output import csv_text, write_files
 from .schema import check
+from .tables import labels
+from .templating import render
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
-_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, keep_trailing_newline=True,
-                          undefined=jinja2.StrictUndefined)
 FIELDS = ["strategy", "kind", "scenario", "transport", "propagation_ms_p50", "propagation_ms_p95", "propagation_ms_max",
           "samples", "missed", "requests_per_tab_minute", "frames_per_tab_minute", "bytes_down_per_tab_minute", "tabs",
           "workers_hit", "worker_pids", "polls_per_interaction", "requests_per_interaction", "first_progress_ms_p50",
           "latency_ms_p50", "frames_per_interaction", "request_bytes", "response_bytes", "interactions", "errors"]
-SHARED_COLUMNS = [("kind", "how"), ("transport", "transport"), ("propagation_ms_p50", "propagation p50 ms"),
-                  ("propagation_ms_p95", "p95 ms"), ("propagation_ms_max", "max ms"), ("samples", "samples"),
-                  ("missed", "missed"), ("requests_per_tab_minute", "HTTP requests / tab / min"),
-                  ("bytes_down_per_tab_minute", "bytes down / tab / min"), ("workers_hit", "worker pids"), ("errors", "errors")]
-PROGRESS_COLUMNS = [("kind", "how"), ("transport", "transport"), ("polls_per_interaction", "polls / job"),
-                    ("requests_per_interaction", "HTTP requests / job"), ("frames_per_interaction", "frames down / job"),
-                    ("first_progress_ms_p50", "click → first progress ms"), ("latency_ms_p50", "click → result ms"),
-                    ("request_bytes", "bytes up"), ("response_bytes", "bytes down"), ("interactions", "jobs"), ("errors", "errors")]
+SHARED_COLUMNS = [("kind", N_("how")), ("transport", N_("transport")), ("propagation_ms_p50", N_("propagation p50 ms")),
+                  ("propagation_ms_p95", N_("p95 ms")), ("propagation_ms_max", N_("max ms")), ("samples", N_("samples")),
+                  ("missed", N_("never seen")), ("requests_per_tab_minute", N_("HTTP requests / tab / min")),
+                  ("bytes_down_per_tab_minute", N_("bytes down / tab / min")), ("workers_hit", N_("worker pids")),
+                  ("errors", N_("errors"))]
+PROGRESS_COLUMNS = [("kind", N_("how")), ("transport", N_("transport")), ("polls_per_interaction", N_("polls / job")),
+                    ("requests_per_interaction", N_("HTTP requests / job")), ("frames_per_interaction", N_("frames down / job")),
+                    ("first_progress_ms_p50", N_("click → first progress ms")), ("latency_ms_p50", N_("click → result ms")),
+                    ("request_bytes", N_("bytes up")), ("response_bytes", N_("bytes down")), ("interactions", N_("jobs")),
+                    ("errors", N_("errors"))]
 BYTES = {"request_bytes", "response_bytes", "bytes_down_per_tab_minute"}
+# A row's kind (report.json's word) as the table shows it.
+KINDS = {"push": N_("push"), "poll": N_("poll")}
 TARGET_P95_MS = 100.0
 TARGET_RATIO = 0.2
 
-_TEMPLATE = """{% extends "base.html.j2" %}
-{% block title %}Dash State Lab — push against polling{% endblock %}
-{% block body %}
-<h1>Dash State Lab — push against polling</h1>
-<div class="meta">{{ cfg.tabs }} tabs · {{ cfg.changes }} changes, one every {{ cfg.change_every_s }} s · polling every {{ cfg.poll_every_s }} s · backend {{ cfg.backend }} · {{ cfg.workers or "?" }} workers · dash {{ cfg.dash_version }} · {{ created }} · took {{ took }} s</div>
-<h2>Live shared state: one value, every tab</h2>
-<p class="meta">From the publishing worker's stamp to a tab holding the change (or a newer one), every tab but the writer's; both transports ran at once on the same tabs.</p>
-<div class="card" style="overflow-x:auto"><table class="results"><thead><tr>{% for _, label in shared_columns %}<th>{{ label }}</th>{% endfor %}</tr></thead><tbody>
-{%- for row in shared %}<tr>{% for c in row %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor -%}
-</tbody></table></div>
-<h2>Progress of a job: pushed and polled</h2>
-<div class="card" style="overflow-x:auto"><table class="results"><thead><tr>{% for _, label in progress_columns %}<th>{{ label }}</th>{% endfor %}</tr></thead><tbody>
-{%- for row in progress %}<tr>{% for c in row %}<td>{{ c }}</td>{% endfor %}</tr>{% endfor -%}
-</tbody></table></div>
-<h2>Targets</h2>
-<div class="card"><ul>{% for x in targets %}<li>{{ x }}</li>{% endfor %}</ul></div>
-<p class="meta">Schema <code>{{ schema }}</code>, scenario <code>push</code>.</p>
-{% endblock %}
-"""
 
 
 def cell(key: str, value) -> str:
+    """A cell in the reader's digits (in English as reports.fmt writes it)."""
     if value is None:
         return DASH
+    if key == "kind" and value in KINDS:
+        return gettext(KINDS[value])
     if isinstance(value, str):
         return value
     if isinstance(value, dict):
         return ", ".join(f"{k}: {v}" for k, v in value.items())
     if key in BYTES:
-        return human_bytes(value)
-    return number(value)
+        return l10n.size(value)
+    return l10n.number(value)
 
 
 def rows(results: list[dict], strategy: str) -> list[dict]:
@@ -94,12 +84,18 @@ def targets(report: dict) -> dict:
             "ratio_within_0_2": ratio is not None and ratio <= TARGET_RATIO}
 
 
+def _met(ok: bool) -> str:
+    return _("met") if ok else _("NOT met")
+
+
 def target_lines(report: dict) -> list[str]:
+    """The targets as sentences in the reader's language (the terminal's: English)."""
     t = report.get("targets") or targets(report)
-    ok = lambda b: "met" if b else "NOT met"  # noqa: E731
-    return [f"push propagation p95 {cell('', t['push_p95_ms'])} ms ≤ {TARGET_P95_MS:g} ms: {ok(t['p95_within_100ms'])}",
-            f"push p95 / polling p95 = {DASH if t['ratio'] is None else format(t['ratio'], '.3f')} ≤ {TARGET_RATIO:g}: {ok(t['ratio_within_0_2'])} "
-            f"(polling p95 {cell('', t['poll_p95_ms'])} ms)"]
+    return [_("push propagation p95 %(p95)s ms ≤ %(limit)s ms: %(verdict)s", p95=cell("", t["push_p95_ms"]),
+              limit=l10n.general(TARGET_P95_MS), verdict=_met(t["p95_within_100ms"])),
+            _("push p95 / polling p95 = %(ratio)s ≤ %(limit)s: %(verdict)s (polling p95 %(poll)s ms)",
+              ratio=DASH if t["ratio"] is None else l10n.fixed(t["ratio"], 3), limit=l10n.general(TARGET_RATIO),
+              verdict=_met(t["ratio_within_0_2"]), poll=cell("", t["poll_p95_ms"]))]
 
 
 def summary_text(report: dict) -> str:
@@ -120,12 +116,12 @@ def summary_text(report: dict) -> str:
 
 def push_html(report: dict) -> str:
     results = report["results"]
-    return _ENV.from_string(_TEMPLATE).render(
-        css=(TEMPLATES / "report.css").read_text(), cfg=report["config"], schema=report.get("schema", ""),
+    return render(
+        "push.html.j2", cfg=report["config"], schema=report.get("schema", ""),
         created=str(report.get("created", "")), took=report.get("seconds"),
-        shared_columns=SHARED_COLUMNS, progress_columns=PROGRESS_COLUMNS,
-        shared=[[cell(k, r.get(k)) for k, _ in SHARED_COLUMNS] for r in rows(results, "live-shared")],
-        progress=[[cell(k, r.get(k)) for k, _ in PROGRESS_COLUMNS] for r in rows(results, "live-progress")],
+        shared_columns=labels(SHARED_COLUMNS), progress_columns=labels(PROGRESS_COLUMNS),
+        shared=[[cell(k, r.get(k)) for k, _label in SHARED_COLUMNS] for r in rows(results, "live-shared")],
+        progress=[[cell(k, r.get(k)) for k, _label in PROGRESS_COLUMNS] for r in rows(results, "live-progress")],
         targets=target_lines(report),
     )
 
@@ -134,7 +130,10 @@ def to_csv(report: dict) -> str:
     return csv_text(report["results"], FIELDS)
 
 
-def write(report: dict, out: Path | str) -> dict[str, Path]:
-    """DIR/report.json, report.csv, report.html of a push report; the paths written."""
+def write(report: dict, out: Path | str, lang: str | None = None) -> dict[str, Path]:
+    """DIR/report.json, report.csv, report.html of a push report; the paths written. The HTML in language `lang`
+    (i18n.speaking; None: the current one); the JSON and CSV are the same in every language."""
     check(report)
-    return write_files(out, report, to_csv(report), push_html(report))
+    with contextlib.nullcontext() if lang is None else i18n.speaking(lang):
+        html = push_html(report)
+    return write_files(out, report, to_csv(report), html)

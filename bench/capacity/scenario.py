@@ -193,7 +193,7 @@ def run(args: argparse.Namespace) -> Path:
                          "note": "1, 5 and 15 min load averages of the machine (os.getloadavg), against its CPUs"},
     })
     report = report_capacity.assemble(began, config, results, capacities)
-    paths = reports.write(report, args.out)
+    paths = reports.write(report, args.out, lang=getattr(args, "lang", None))
     print(report_capacity.summary_text(report))
     if args.publish:
         publish(report)

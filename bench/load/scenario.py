@@ -45,6 +45,6 @@ def run(args: argparse.Namespace) -> Path:
         if private is not None:
             private.stop()
         shutil.rmtree(tmp, ignore_errors=True)
-    paths = reports.write(result, args.out)
+    paths = reports.write(result, args.out, lang=getattr(args, "lang", None))
     print(summary_text(result))
     return paths["json"]

@@ -1,0 +1,31 @@
+"""The reports' one Jinja2 environment: templates/ (escaping every value by itself), the stylesheet, and the i18n
+extension, so a template's `_("…")` is in the language being written (i18n: a Flask request's, else
+`i18n.speaking(code)`'s, as `python -m bench --lang` sets it) and `html_lang()` its BCP 47 tag.
+
+Newstyle gettext: `_("%(n)s runs", n=x)` fills (and escapes) its values itself, and always formats, so a
+literal % in a template's message is written %%. `pybabel extract` reads the templates (babel.cfg, [jinja2: …])."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+import i18n
+
+from .l10n import general, number
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+CSS = (TEMPLATES / "report.css").read_text()
+
+ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, keep_trailing_newline=True,
+                         undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.i18n"])
+ENV.install_gettext_callables(gettext=i18n.gettext, ngettext=i18n.ungettext, newstyle=True)
+ENV.globals["html_lang"] = i18n.tag
+# Numbers in the reader's digits: {{ x | num }} as reports.fmt.number, {{ x | g }} as "%g".
+ENV.filters.update(num=number, g=general)
+
+
+def render(name: str, **context) -> str:
+    """templates/`name` with `context` and the stylesheet (as `css`)."""
+    return ENV.get_template(name).render(css=CSS, **context)
