@@ -24,15 +24,14 @@ from playwright.sync_api import sync_playwright
 
 import reports
 import workload
+from bench.chromium import ARGS as CHROMIUM_ARGS
+from bench.chromium import CHROMIUM
 from reports.encodings import summary_text
 
 from .servers import Servers, strategy_list
 
 STRATEGIES = ("hidden-div", "browser-store", "patch", "clientside")
 ENCODINGS = ("records", "columns", "gzip-b64")
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 PATH = "/encodings"
 
 _SET = """([strategy, encoding, rows]) => {

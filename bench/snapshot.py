@@ -11,8 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+from bench.chromium import ARGS, CHROMIUM
 
 
 def snapshot(report_html: Path, out_png: Path, chromium: str = CHROMIUM, width: int = 1300) -> Path:

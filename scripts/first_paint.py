@@ -23,11 +23,10 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
+from bench.chromium import ARGS as CHROMIUM_ARGS
+from bench.chromium import CHROMIUM
 from config import load_settings
 from serve import Site
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-sync", "--no-first-run"]
 
 
 def text_has(selector: str, text: str) -> str:

@@ -17,13 +17,12 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
+from bench.chromium import ARGS, CHROMIUM
 from config import load_settings
 from i18n import COOKIE, DEFAULT, LANGUAGES
 from scripts.sitepages import open_settled, page_paths, slug
 from serve import Site
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
 WIDTHS = {390: 844, 1280: 720}
 # A very long page is cut here: a README picture, not an archive.
 MAX_HEIGHT = 4000

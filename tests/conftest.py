@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from bench.chromium import ARGS as CHROMIUM_ARGS
+from bench.chromium import CHROMIUM
 from bench.servers import PrivateRedis as RedisServer  # the harness's own launcher: one copy
 from serve import Site
-from tests.support import BACKENDS, CHROMIUM, CHROMIUM_ARGS, Backend, need, site_settings, watch_problems
+from tests.support import BACKENDS, Backend, need, site_settings, watch_problems
 
 
 @pytest.fixture(scope="session")

@@ -17,11 +17,6 @@ from config import PROJECT_DIR, Settings, load_settings
 
 ROOT = PROJECT_DIR
 IN_CI = os.environ.get("CI") == "true"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-]
 # The two ways a site keeps its state; every test that runs "in both modes" runs once per name.
 BACKENDS = ("embedded", "redis")
 

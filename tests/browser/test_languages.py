@@ -1,6 +1,7 @@
 """Every registered page in 简体中文 and 日本語 (?lang=zh|ja): <html lang> follows the choice, the page loads
 with no console error, and the main content's visible text holds no English sentence of three or more words
-outside code (allow-listed names aside; text an element declares English with lang="en" is a proper name);
+outside code and quotations of the source texts (<q>: their own words, some English even in the Japanese
+text; allow-listed names aside; text an element declares English with lang="en" is a proper name);
 and a callback's message — a refused session id — arrives in the chosen language."""
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ ALLOWED = re.compile(r"Dash State Lab|Sharing data between callbacks|Background 
                      r"Plotly Dash|Arrow IPC|Web Worker", re.I)
 ENGLISH = re.compile(r"\b[A-Za-z][a-z'’]+(?:[ ,;:]+[A-Za-z][a-z'’]*){2,}")
 
-# The visible text of the main content, outside code, the source panel and anything declared another language.
+# The visible text of the main content, outside code, quotations, the source panel and anything declared another language.
 VISIBLE_TEXT = """() => {
     const main = document.querySelector('#lab-main') || document.querySelector('main');
     const out = [];
@@ -31,7 +32,7 @@ VISIBLE_TEXT = """() => {
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
         const el = node.parentElement;
         if (!el || !node.textContent.trim()) continue;
-        if (el.closest('code, pre, script, style, .lab-source-panel, [aria-hidden="true"]')) continue;
+        if (el.closest('code, pre, q, blockquote, script, style, .lab-source-panel, [aria-hidden="true"]')) continue;
         const declared = el.closest('[lang]');
         if (declared && declared.getAttribute('lang') !== document.documentElement.lang) continue;
         if (!el.getClientRects().length) continue;  // not shown

@@ -20,10 +20,12 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from bench.chromium import ARGS as CHROMIUM_ARGS
+from bench.chromium import CHROMIUM
 from bench.dashclient import Browser
 from bench.wsclient import WsPage
 from serve import free_port
-from tests.support import CHROMIUM, CHROMIUM_ARGS, need, wait_js, wait_until
+from tests.support import need, wait_js, wait_until
 
 PATH = "/live/progress"
 TOLERANCE = 0.05
