@@ -22,6 +22,7 @@ from i18n import N_, _
 
 from . import charts, l10n
 from .fmt import number, target_verdict
+from .run_words import shown_ended_by, shown_why
 from .schema import envelope
 from .tables import labels
 from .templating import render
@@ -113,9 +114,9 @@ def summary_text(report: dict) -> str:
     return "\n".join(lines)
 
 
-def _cell(key: str, r: dict) -> str:
+def _cell(key: str, r: dict, cfg: dict) -> str:
     if key == "within_limits":
-        return "✓" if r["within_limits"] else f"✗ {r['why']}"  # why: the run's words (report.json)
+        return "✓" if r["within_limits"] else f"✗ {shown_why(r, cfg)}"  # why: report.json's, in the reader's language
     if key == "rss":
         return ", ".join(l10n.fixed(v, 0) for v in (r.get("worker_rss_mb") or {}).values()) or "–"
     value = r.get(key)
@@ -135,8 +136,9 @@ def capacity_html(report: dict) -> str:
     return render(
         "capacity.html.j2", cfg=cfg, schema=report.get("schema", ""), passed=report.get("passed"),
         created=str(report.get("created", "")), took=report.get("seconds"), cpus=(cfg.get("machine") or {}).get("cpus"),
-        skipped=cfg.get("skipped") or {}, capacity=report.get("capacity") or [], table_text=table_text(report, _("strategy")),
-        columns=labels(COLUMNS), table=[{"ok": r["within_limits"], "cells": [_cell(k, r) for k, _label in COLUMNS]}
+        skipped=cfg.get("skipped") or {}, table_text=table_text(report, _("strategy")),
+        capacity=[{**c, "ended_by": shown_ended_by(c, report["results"], cfg)} for c in report.get("capacity") or []],
+        columns=labels(COLUMNS), table=[{"ok": r["within_limits"], "cells": [_cell(k, r, cfg) for k, _label in COLUMNS]}
                                         for r in report["results"]],
         charts=inlined, isolation=report["isolation"],
         targets=[{**t, "measured": l10n.number(t["ratio"]), "verdict": l10n.verdict(t["met"], missed=N_("MISSED"))}

@@ -13,9 +13,11 @@ from .capacity import capacity_html
 from .encodings import encodings_html
 from .fmt import DASH
 from .l10n import general, number, times, verdict
+from .load_targets import shown_targets
 from .load_view import memory_lines, outage_line
 from .push import push_html
 from .rows import rows_in, standard
+from .run_words import shown_event, shown_verdict
 from .tables import LOAD_COLUMNS, TABLE_COLUMNS, cell, labels, table_rows
 from .templating import render
 from .verdicts import stampede_lines, targets, verdicts
@@ -114,7 +116,7 @@ def _load_cell(key: str, r: dict) -> str:
 
 
 def _events(report: dict) -> list[dict]:
-    return [{**e, "kind": gettext(EVENT_KINDS[e["kind"]]) if e.get("kind") in EVENT_KINDS else e.get("kind"),
+    return [{**e, "message": shown_event(e), "kind": gettext(EVENT_KINDS[e["kind"]]) if e.get("kind") in EVENT_KINDS else e.get("kind"),
              "in_window": _("yes") if e.get("in_window") else _("no")} for e in (report.get("events") or [])[:EVENTS_SHOWN]]
 
 
@@ -125,14 +127,14 @@ def load_html(report: dict) -> str:
     figures = {"latency": charts.load_latency(results), "timeline": charts.load_timeline(report),
                "memory": charts.load_memory(report)}
     return render(
-        "load.html.j2", cfg=cfg, results=results, schema=report.get("schema", ""), passed=report.get("passed"),
+        "load.html.j2", cfg=cfg, results=[{**r, "verdict": shown_verdict(r, outage is not None)} for r in results], schema=report.get("schema", ""), passed=report.get("passed"),
         cpus=(cfg.get("machine") or {}).get("cpus"), created=str(report.get("created", "")),
         skipped=cfg.get("skipped") or {}, columns=labels(columns),
         table=[{"passed": r["passed"], "cells": [_load_cell(k, r) for k, _label in columns]} for r in results],
         charts=_inline(figures), outage=outage, outage_line=outage_line(report) if outage is not None else "",
         memory=memory_lines(report), events=_events(report), events_total=report.get("events_total"),
         targets=[{**t, "measured": t["ratio"] if isinstance(t["ratio"], str) else number(t["ratio"]),
-                  "verdict": verdict(t["met"], missed=N_("MISSED"))} for t in report["targets"]],
+                  "verdict": verdict(t["met"], missed=N_("MISSED"))} for t in shown_targets(report)],
         sessions=number(cfg["sessions"]), duration=general(cfg["duration_s"]), think=general(cfg["think_s"]),
         first_rows=number(cfg["rows"][0]), requests_sent=number(cfg["requests_sent"]), budget=number(cfg["max_requests"]),
     )

@@ -3,8 +3,11 @@ memory summary, events, timeline and bounds. No I/O, no clock: tests/unit/test_l
 
 from __future__ import annotations
 
+import i18n
 import strategies
 from reports.fmt import rounded
+from reports.load_targets import load_targets as shown_load_targets
+from reports.run_words import load_verdict, read_event
 
 from ..metrics import percentile
 from .driver import LoadStep
@@ -135,34 +138,12 @@ def load_fields(ls: LoadStep, window, load_end: float) -> dict:
         "resets": ls.resets,
         "claims_isolation": claims,
     }
-    problems = []
-    if fields["errors_outside_window"]:
-        problems.append(f"{fields['errors_outside_window']} error(s)" + (" outside the outage window" if window else ""))
-    if claims:
-        if fields["stale_outside_window"]:
-            problems.append(f"{fields['stale_outside_window']} stale read(s)" + (" outside the window" if window else ""))
-        if fields["unverified_outside_window"]:
-            problems.append(f"{fields['unverified_outside_window']} unrecognisable read(s)" + (" outside the window" if window else ""))
-    if leak_times and claims:
-        problems.append(f"{len(leak_times)} leak(s) (another session's value)")
-    if fields["unanswered_outside_window"]:
-        problems.append(f"{fields['unanswered_outside_window']} interaction(s) never answered")
-    fields["passed"] = not problems
-    if problems:
-        fields["verdict"] = "FAIL: " + "; ".join(problems)
-    elif not claims:
-        fields["verdict"] = "pass (no errors; isolation not claimed: stale reads and leaks are this strategy's lesson)"
-    else:
-        inside = len(error_spans) - fields["errors_outside_window"] + len(stale_times) - fields["stale_outside_window"]
-        fields["verdict"] = "pass" + (f" ({inside} error(s)/stale read(s), all inside the outage window)" if inside else "")
-    if window is not None and claims and ls.spec.reads:
-        fields["verdict"] += (f"; after the window {fields['correct_reads_after_window']} of {fields['reads_after_window']} "
-                              "reads showed the session's own value")
-    if window is not None and fields["unanswered"] - fields["unanswered_outside_window"]:
-        fields["verdict"] += (f"; {fields['unanswered'] - fields['unanswered_outside_window']} interaction(s) started in the "
-                              "outage were never answered (given up on)")
-    if fields["http_500"]:
-        fields["verdict"] += f"; {fields['http_500']} HTTP 500"
+    fields["passed"] = not any((fields["errors_outside_window"], claims and fields["stale_outside_window"],
+                                claims and fields["unverified_outside_window"], leak_times and claims,
+                                fields["unanswered_outside_window"]))
+    inside = len(error_spans) - fields["errors_outside_window"] + len(stale_times) - fields["stale_outside_window"]
+    with i18n.speaking("en"):  # report.json's words: English (report.html says them again in its language)
+        fields["verdict"] = load_verdict(fields, window is not None, len(leak_times), inside, bool(ls.spec.reads))
     return fields
 
 
@@ -177,9 +158,8 @@ def events(steps, window) -> list[dict]:
             for i, (kind, expected, got) in enumerate(bad):
                 if not claims_isolation(slug) and kind != "unverified":
                     continue  # the unsafe strategy's stale reads are its lesson: counted in its row, not listed
-                text = f"expected {expected!r}, read {got!r}"
-                if i < len(shown) and shown[i]:
-                    text += f"; the page showed: {shown[i]}"
+                with i18n.speaking("en"):
+                    text = read_event(expected, got, shown[i] if i < len(shown) else None)
                 out.append({"t": round(t0, 3), "t_end": round(t1, 3), "strategy": slug, "session": session, "kind": kind,
                             "in_window": overlaps(t0, t1, window), "message": text[:400]})
         for u in ls.unanswered:
@@ -236,69 +216,6 @@ def outage_totals(results: list[dict]) -> dict:
 
 
 def load_targets(report: dict) -> list[dict]:
-    """The load's bounds, pass or fail, in the shape of the standard report's targets."""
-    results, memory, outage, cfg = report["results"], report["memory"], report.get("outage"), report["config"]
-    claimed = [r for r in results if r["claims_isolation"]]
-    out = []
-
-    def add(name, limit, measured, met, detail):
-        out.append({"target": name, "limit": limit, "ratio": measured, "met": met, "detail": detail})
-
-    if outage is None:
-        errors = sum(r["errors"] for r in results)
-        add("errors, every strategy", "0", errors, errors == 0,
-            "; ".join(f"{r['strategy']}: {r['errors']}" for r in results if r["errors"]) or f"{len(results)} strategies, none")
-    else:
-        errors = sum(r["errors_outside_window"] for r in results)
-        window = outage.get("window_s")
-        add(f"errors outside the Redis outage window + {cfg['bounds']['grace_s']:g} s grace", "0", errors,
-            errors == 0 and window is not None,
-            f"window {window} s; {outage.get('errors_inside', 0)} error(s) inside it" if window else (outage.get("problem") or "no outage"))
-    stale = sum(r["stale_outside_window"] + r["unverified_outside_window"] for r in claimed)
-    add("stale or unrecognisable reads, strategies that claim isolation (all but " + ", ".join(sorted(UNSAFE)) + ")"
-        + (" — outside the window" if outage else ""), "0", stale, stale == 0,
-        "; ".join(f"{r['strategy']}: {r['stale_outside_window']}+{r['unverified_outside_window']}" for r in claimed
-                  if r["stale_outside_window"] + r["unverified_outside_window"]) or "none")
-    leaks = sum(r["leaks"] for r in claimed)
-    add("leaks (another session's value), strategies that claim isolation", "0", leaks, leaks == 0,
-        "; ".join(f"{r['strategy']}: {r['leaks']}" for r in claimed if r["leaks"]) or "none")
-    cut = sum(r["unanswered_outside_window"] for r in results)
-    add("interactions never answered (given up on after --abandon-after, or at the hard stop)"
-        + (" — outside the window" if outage else ""), "0", cut, cut == 0,
-        "; ".join(f"{r['strategy']}: {r['unanswered']} at {r['unanswered_times_s']} s" for r in results if r["unanswered"]) or "none")
-    if outage is not None:
-        readers = [r for r in claimed if r["reads"]]
-        slow = [r["strategy"] for r in readers if not r["reads_after_window"] or r["correct_reads_after_window"] < r["reads_after_window"]]
-        add("recovery: every isolating strategy that reads a value back read its own again after the window", "all",
-            len(readers) - len(slow), not slow,
-            "; ".join(f"{r['strategy']}: {r['correct_reads_after_window']}/{r['reads_after_window']}" for r in readers))
-    http500 = sum(r["http_500"] for r in results)
-    add("no HTTP 500 reaches the browser (issue 6: not even while Redis is down)", "0", http500, http500 == 0,
-        "; ".join(f"{r['strategy']}: {r['http_500']}" for r in results if r["http_500"]) or "none")
-    if memory.get("workers"):
-        worst = max(memory["workers"], key=lambda w: w["peak_growth_mb"])
-        add(f"gunicorn worker RSS growth, each of {len(memory['workers'])} workers (peak − start)",
-            f"≤ {memory['bounds']['worker_rss_growth_mb']:g} MB", worst["peak_growth_mb"], memory["workers_met"],
-            ", ".join(f"pid {w['pid']}: {w['rss_start_mb']:.0f}→{w['rss_end_mb']:.0f} MB (peak {w['rss_peak_mb']:.0f})"
-                      for w in memory["workers"]))
-        replaced = memory.get("workers_replaced") or []
-        add("no gunicorn worker replaced during the run", "0", len(replaced), not replaced,
-            f"pids that came or went: {replaced}" if replaced else "the same workers from start to end")
-    else:
-        add("gunicorn worker RSS growth", f"≤ {memory['bounds']['worker_rss_growth_mb']:g} MB", None, None,
-            memory.get("workers_note") or "not measured")
-    redis = memory.get("redis")
-    if redis and redis.get("met") is not None:
-        add("Redis used_memory_rss growth (peak − start)", f"≤ {memory['bounds']['redis_rss_growth_mb']:g} MB",
-            redis["peak_growth_mb"], redis["met"],
-            f"rss {redis['used_memory_rss_start_mb']:.1f}→{redis['used_memory_rss_end_mb']:.1f} MB (peak "
-            f"{redis['used_memory_rss_peak_mb']:.1f}); used_memory {redis['used_memory_start_mb']:.1f}→"
-            f"{redis['used_memory_end_mb']:.1f} MB")
-    elif redis is not None:
-        add("Redis used_memory_rss growth", f"≤ {memory['bounds']['redis_rss_growth_mb']:g} MB", None, None, redis.get("note", ""))
-    took = cfg.get("stopped_s")
-    add("the run stopped by itself (duration + drain + request timeout)", f"≤ {cfg['time_bound_s']:g} s", took,
-        took is not None and took <= cfg["time_bound_s"] and not cfg.get("sessions_stuck"),
-        f"{cfg['requests_sent']:,} requests of a budget of {cfg['max_requests']:,}"
-        + ("; the budget ran out" if cfg.get("budget_exhausted") else ""))
-    return out
+    """The load's bounds, pass or fail, in the shape of the standard report's targets (in English: report.json's)."""
+    with i18n.speaking("en"):
+        return shown_load_targets(report)

@@ -4,6 +4,9 @@ same rules to every record once the run is over (bench/capacity/)."""
 
 from __future__ import annotations
 
+import i18n
+from reports.run_words import ended_by, step_why
+
 from ..metrics import percentile
 
 DEFAULT_STEPS = (2, 4, 8, 16, 32, 64)
@@ -29,27 +32,16 @@ def ramp_steps(steps: list[int] | None, max_sessions: int) -> list[int]:
 
 
 def within(p95_ms, error_rate, attempts: int, p95_limit_ms: float, error_limit: float) -> tuple[bool, str]:
-    """Whether a step is within the limits, and why not."""
-    if not attempts:
-        return False, "no interaction ended in the step"
-    if p95_ms is None:
-        return False, "no timed interaction in the step"
-    if p95_ms > p95_limit_ms:
-        return False, f"p95 {p95_ms:,.0f} ms > {p95_limit_ms:g} ms"
-    if error_rate > error_limit:
-        return False, f"errors {100 * error_rate:.1f} % > {100 * error_limit:g} %"
-    return True, "within the limits"
+    """Whether a step is within the limits, and why not (in English: report.json's)."""
+    with i18n.speaking("en"):
+        return step_why(p95_ms, error_rate, attempts, p95_limit_ms, error_limit)
 
 
 def capacity(steps: list[dict]) -> tuple[int, str]:
     """The capacity: the sessions of the last step of the unbroken run of steps within the limits (0: not even
     the first), and how the ramp ended."""
-    best = 0
-    for s in steps:
-        if not s["within_limits"]:
-            return best, f"step of {s['sessions']} sessions: {s['why']}"
-        best = s["sessions"]
-    return best, "every step within the limits (the session bound ended the ramp)"
+    with i18n.speaking("en"):
+        return ended_by(steps)
 
 
 class Judge:

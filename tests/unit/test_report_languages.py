@@ -12,11 +12,14 @@ import json
 import re
 
 import pytest
+from markupsafe import escape
 
 import i18n
 import reports as report
 from bench import cli
+from bench.load import analysis
 from reports import FIELDS, SCHEMA, capacity
+from reports import html as report_html
 
 
 def _rows() -> list[dict]:
@@ -188,3 +191,147 @@ def test_report_json_words_are_english_whatever_the_language_around():
     assert assembled["targets"][0]["detail"] == "serverside 16 sessions, peer-dash-extensions 4 sessions"
     assert shown[0]["target"] == "serverside的容量 ≥ dash-extensions对照站点的2倍（asgi）"
     assert [t["met"] for t in shown] == [t["met"] for t in assembled["targets"]] == [True, True]
+
+
+# --------------------------------------------------------------------------- the run's own sentences (load, capacity)
+
+def _load_row(strategy: str, verdict: str, **over) -> dict:
+    row = {"strategy": strategy, "kind": "strategy", "scenario": "load", "sessions": 4, "interactions": 40,
+           "interactions_per_s": 2.0, "latency_ms_p50": 20.0, "latency_ms_p95": 40.0, "errors": 0, "errors_outside_window": 0,
+           "stale_reads": 0, "stale_outside_window": 0, "unverified_reads": 0, "unverified_outside_window": 0, "leaks": 0,
+           "unanswered": 0, "unanswered_outside_window": 0, "unanswered_times_s": [], "http_500": 0, "workers_hit": 2,
+           "reads": 40, "reads_after_window": 4, "correct_reads_after_window": 4, "error_times_s": [],
+           "claims_isolation": strategy != "global-variable", "verdict": verdict}
+    row.update(over)
+    row["passed"] = verdict.startswith("pass")
+    return row
+
+
+# As bench/load/analysis.py wrote them before report.html said them in other languages (report.json's English).
+LOAD_VERDICTS = [
+    "FAIL: 2 stale read(s) outside the window; 1 leak(s) (another session's value); after the window 3 of 4 reads "
+    "showed the session's own value",
+    "pass (1 error(s)/stale read(s), all inside the outage window); after the window 4 of 4 reads showed the session's own value",
+    "pass (no errors; isolation not claimed: stale reads and leaks are this strategy's lesson)",
+]
+LOAD_EVENT = "expected ('north', 1000), read ('east', 1000); the page showed: east"
+
+
+def _load_report() -> dict:
+    results = [
+        _load_row("serverside", LOAD_VERDICTS[0], errors=1, stale_reads=3, stale_outside_window=2, leaks=1,
+                  correct_reads_after_window=3),
+        _load_row("session-cache", LOAD_VERDICTS[1], errors=1),
+        _load_row("global-variable", LOAD_VERDICTS[2], stale_reads=5, leaks=2),
+    ]
+    config = {"sessions": 12, "duration_s": 60.0, "think_s": 1.0, "workers": 2, "backend": "redis", "rows": [1_000],
+              "compute_delay": 0.2, "requests_sent": 900, "max_requests": 50_000, "stopped_s": 70.0, "time_bound_s": 140.0,
+              "bounds": {"grace_s": 5.0}, "sessions_stuck": [], "machine": {"cpus": 2}, "skipped": {}, "scenario": "load"}
+    memory = {"bounds": {"worker_rss_growth_mb": 150.0, "redis_rss_growth_mb": 200.0}, "workers": None,
+              "workers_note": "not measured: --url", "redis": None, "redis_note": "no Redis to read", "timeline": []}
+    outage = {"window_s": [25.0, 33.0], "down_at_s": 25.0, "up_at_s": 28.0, "grace_s": 5.0, "persistence": "AOF",
+              **analysis.outage_totals(results)}
+    report = {"schema": SCHEMA, "created": "2026-12-02T10:00:00", "config": config, "results": results, "memory": memory,
+              "outage": outage, "timeline": {"bin_s": 5.0, "bins": []}, "events_total": 1, "passed": False,
+              "events": [{"t": 9.0, "t_end": 9.5, "strategy": "serverside", "session": 0, "kind": "stale",
+                          "in_window": False, "message": LOAD_EVENT}]}
+    report["targets"] = analysis.load_targets(report)
+    return report
+
+
+def _capacity_report() -> dict:
+    cfg = {"scenario": "capacity", "steps": [2, 4, 8], "step_s": 20.0, "p95_limit_ms": 500.0, "error_limit": 0.01,
+           "think_s": 1.0, "workers": 2, "backend": "redis", "servers": ["asgi"], "machine": {"cpus": 2},
+           "load_engine": {"worker_processes": 1, "remote_workers": 0}}
+    results = []
+    for strategy, p95 in (("serverside", [100.0, 200.0, 650.0]), ("baseline-noop", [50.0, 60.0, 70.0]),
+                          ("session-cache", [100.0, 100.0, 100.0])):
+        for k, (sessions, ms) in enumerate(zip(cfg["steps"], p95, strict=True)):
+            failing = strategy == "session-cache" and k == 2
+            results.append({"strategy": strategy, "kind": "strategy", "scenario": "capacity", "server": "asgi", "step": k,
+                            "sessions": sessions, "interactions": 40, "unanswered": 0, "interactions_per_s": 2.0,
+                            "latency_ms_p50": ms / 2, "latency_ms_p95": ms, "latency_ms_p99": ms, "errors": 0,
+                            "error_rate": 0.02 if failing else 0.0, "stale_reads": 0, "leaks": 0, "server_cpu_pct": 50.0,
+                            "generator_cpu_pct": 10.0, "worker_rss_mb": {"1": 90.0}, "within_limits": ms <= 500.0 and not failing,
+                            "why": "errors 2.0 % > 1 %" if failing else ("within the limits" if ms <= 500.0 else "p95 650 ms > 500 ms")})
+    caps = [{"server": "asgi", "strategy": "serverside", "capacity_sessions": 4, "session_bound_reached": False,
+             "ended_by": "step of 8 sessions: p95 650 ms > 500 ms", "claims_isolation": True, "stale_reads": 0, "leaks": 0},
+            {"server": "asgi", "strategy": "baseline-noop", "capacity_sessions": 8, "session_bound_reached": True,
+             "ended_by": "every step within the limits (the session bound ended the ramp)", "claims_isolation": True,
+             "stale_reads": 0, "leaks": 0},
+            {"server": "asgi", "strategy": "session-cache", "capacity_sessions": 4, "session_bound_reached": False,
+             "ended_by": "step of 8 sessions: errors 2.0 % > 1 %", "claims_isolation": True, "stale_reads": 0, "leaks": 0}]
+    return capacity.assemble(0.0, cfg, results, caps)
+
+
+LOAD_ENGLISH = [*LOAD_VERDICTS, LOAD_EVENT, "stale or unrecognisable reads, strategies that claim isolation",
+                "leaks (another session's value)", "no HTTP 500 reaches the browser", "the same workers", "requests of a budget of"]
+CAPACITY_ENGLISH = ["step of 8 sessions: p95 650 ms > 500 ms", "every step within the limits", "✗ errors 2.0 %",
+                    "step of 8 sessions: errors"]
+RUN_SAID = {
+    "zh": (["未通过：窗口之外有2次过期读取；1次泄漏（另一个会话的值）；窗口之后4次读取中有3次显示了该会话自己的值",
+            "通过（没有错误；未声称隔离：过期读取和泄漏正是这个策略要展示的教训）", "期望('north', 1000)，读到('east', 1000)；页面显示：east",
+            "过期或无法识别的读取，声称隔离的策略"],
+           ["8个会话的阶梯：p95 650 ms > 500 ms", "每个阶梯都在限制之内（会话上限结束了爬坡）", "✗ 错误 2.0 % > 1 %",
+            "8个会话的阶梯：错误 2.0 % > 1 %"]),
+    "ja": (["不合格：ウィンドウの外で古い読み取り 2 回；漏洩 1 回（別のセッションの値）；ウィンドウの後、4回の読み取りのうち3回が"
+            "そのセッション自身の値を示した", "期待値 ('north', 1000)、読み取り ('east', 1000)；ページの表示：east",
+            "古い、または認識できない読み取り、分離をうたう戦略"],
+           ["8セッションのステップ：p95 650 ms > 500 ms", "すべてのステップが制限内（セッションの上限でランプが終了）", "✗ エラー 2.0 % > 1 %",
+            "8セッションのステップ：エラー 2.0 % > 1 %"]),
+}
+
+
+def _e(text: str) -> str:
+    return str(escape(text))
+
+
+def test_the_runs_english_sentences_are_stored_and_shown_as_before(monkeypatch):
+    """report.json keeps the English sentences the benchmark writes; the English page shows them as recorded: the
+    same page as one that shows every recorded sentence untouched."""
+    load, caps = _load_report(), _capacity_report()
+    pages = report.to_html(load), report.to_html(caps)
+    monkeypatch.setattr(report_html, "shown_verdict", lambda r, window: r["verdict"])
+    monkeypatch.setattr(report_html, "shown_event", lambda e: e["message"])
+    monkeypatch.setattr(report_html, "shown_targets", lambda rep: rep["targets"])
+    monkeypatch.setattr(capacity, "shown_why", lambda r, cfg: r["why"])
+    monkeypatch.setattr(capacity, "shown_ended_by", lambda c, results, cfg: c["ended_by"])
+    assert (report.to_html(load), report.to_html(caps)) == pages
+    page = _visible(pages[0])
+    for text in LOAD_ENGLISH[:4]:
+        assert _e(text) in page, text
+    for t in load["targets"]:
+        assert _e(t["target"]) in page and _e(t["detail"]) in page
+    page = _visible(pages[1])
+    assert "step of 8 sessions: p95 650 ms &gt; 500 ms" in page and "✗ p95 650 ms &gt; 500 ms" in page
+    # Another language around the run does not change what it stores.
+    with i18n.speaking("zh"):
+        assert _load_report()["targets"] == load["targets"]
+
+
+@pytest.mark.parametrize("lang", ["zh", "ja"])
+def test_the_runs_sentences_follow_the_language(lang):
+    load, caps = _load_report(), _capacity_report()
+    stored = json.dumps(load, sort_keys=True)
+    said_load, said_capacity = RUN_SAID[lang]
+    with i18n.speaking(lang):
+        load_page, capacity_page = _visible(report.to_html(load)), _visible(report.to_html(caps))
+    assert json.dumps(load, sort_keys=True) == stored  # the report is not changed by its rendering
+    for text in said_load:
+        assert _e(text) in load_page, f"{lang}: {text!r}"
+    for text in LOAD_ENGLISH:
+        assert _e(text) not in load_page, f"{lang}: English {text!r} left"
+    for text in said_capacity:
+        assert _e(text) in capacity_page, f"{lang}: {text!r}"
+    for text in CAPACITY_ENGLISH:
+        assert _e(text) not in capacity_page, f"{lang}: English {text!r} left"
+
+
+def test_a_sentence_the_numbers_do_not_give_back_is_shown_as_recorded():
+    load = _load_report()
+    load["results"][0]["verdict"] = "FAIL: worded by an older run"
+    load["events"][0]["message"] = "expected something else entirely"
+    load["targets"][0]["detail"] = "an older detail"
+    with i18n.speaking("zh"):
+        page = _visible(report.to_html(load))
+    assert "FAIL: worded by an older run" in page and "expected something else entirely" in page and "an older detail" in page
