@@ -27,6 +27,7 @@ from pathlib import Path
 
 import dash
 
+import i18n
 import reports
 from reports import push as push_report
 
@@ -44,6 +45,12 @@ POLL_EVERY = 1.0  # the page's dcc.Interval
 CHANGE_EVERY = 0.25  # seconds between two changes: well inside the site-wide bound (50/s)
 DEFAULT_TABS, DEFAULT_CHANGES = 10, 100
 PROGRESS_RUNS, PROGRESS_STEPS = 3, 4  # jobs each way on the progress page, steps per job
+
+
+def _transport(strategy: str, kind: str, poll_every_s=None) -> str:
+    """The result's transport as report.json stores it: English (report.html says it in its language)."""
+    with i18n.speaking("en"):
+        return push_report.transport(strategy, kind, poll_every_s)
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
@@ -228,7 +235,7 @@ def measure_shared(url: str, tabs: int, changes: int, timeout: float, say=print)
     common = {"scenario": "push", "strategy": "live-shared", "tabs": tabs, "changes": len(published), "seconds": round(window, 1),
               "worker_pids": dict(tab_pids), "workers_hit": len(tab_pids)}
     results = [
-        {**common, "kind": "push", "transport": "WebSocket (set_props per change)",
+        {**common, "kind": "push", "transport": _transport("live-shared", "push"),
          "propagation_ms_p50": percentile(push_ms, 50), "propagation_ms_p95": percentile(push_ms, 95),
          "propagation_ms_max": percentile(push_ms, 100), "samples": len(push_ms), "missed": missed,
          # HTTP requests: none after the page load; a reconnect's handshake would be one.
@@ -236,7 +243,7 @@ def measure_shared(url: str, tabs: int, changes: int, timeout: float, say=print)
          "frames_per_tab_minute": round(statistics.fmean(f for f, _b in frames) / minutes, 1),
          "bytes_down_per_tab_minute": round(statistics.fmean(b for _f, b in frames) / minutes),
          "errors": len(errors), "error_sample": errors[:3]},
-        {**common, "kind": "poll", "transport": f"HTTP poll every {POLL_EVERY:g} s (dcc.Interval)",
+        {**common, "kind": "poll", "transport": _transport("live-shared", "poll", POLL_EVERY),
          "propagation_ms_p50": percentile(poll_ms, 50), "propagation_ms_p95": percentile(poll_ms, 95),
          "propagation_ms_max": percentile(poll_ms, 100), "samples": len(poll_ms), "missed": poll_missed,
          "requests_per_tab_minute": round(statistics.fmean(p.per_minute(p.requests) for p in pollers), 1),
@@ -291,7 +298,7 @@ def measure_progress(url: str, runs: int, timeout: float) -> list[dict]:
         med = lambda key, d=done: round(statistics.median(j[key] for j in d), 1) if all(j[key] is not None for j in d) else None  # noqa: E731
         results.append({
             "scenario": "push", "strategy": "live-progress", "kind": kind,
-            "transport": "WebSocket callback, set_props per step" if kind == "push" else "background callback, progress=, poll every 500 ms",
+            "transport": _transport("live-progress", kind),
             "interactions": len(done), "steps": PROGRESS_STEPS,
             "polls_per_interaction": med("polls"), "requests_per_interaction": med("requests"),
             "first_progress_ms_p50": med("first_ms"), "latency_ms_p50": med("ms"),

@@ -65,6 +65,27 @@ def cell(key: str, value) -> str:
     return l10n.number(value)
 
 
+def transport(strategy: str, kind: str, poll_every_s=None) -> str:
+    """How a push result's updates travel, in the language being written (bench/push.py stores it in English)."""
+    if strategy == "live-progress":
+        return _("WebSocket callback, set_props per step") if kind == "push" else _("background callback, progress=, poll every 500 ms")
+    if kind == "push":
+        return _("WebSocket (set_props per change)")
+    return _("HTTP poll every %(seconds)s s (dcc.Interval)", seconds=f"{poll_every_s:g}")
+
+
+def _said(r: dict, cfg: dict) -> dict:
+    """The row with its transport in the reader's language when its stored English is what `transport` writes; else
+    (an older report's wording) as recorded."""
+    args = (r.get("strategy"), r.get("kind"), cfg.get("poll_every_s"))
+    try:
+        with i18n.speaking("en"):
+            english = transport(*args)
+    except (TypeError, ValueError):
+        return r
+    return {**r, "transport": transport(*args)} if english == r.get("transport") else r
+
+
 def rows(results: list[dict], strategy: str) -> list[dict]:
     return [r for r in results if r.get("strategy") == strategy]
 
@@ -114,14 +135,17 @@ def summary_text(report: dict) -> str:
     return "\n".join(lines)
 
 
+def _shown(report: dict, strategy: str) -> list[dict]:
+    return [_said(r, report.get("config") or {}) for r in rows(report["results"], strategy)]
+
+
 def push_html(report: dict) -> str:
-    results = report["results"]
     return render(
         "push.html.j2", cfg=report["config"], schema=report.get("schema", ""),
         created=str(report.get("created", "")), took=report.get("seconds"),
         shared_columns=labels(SHARED_COLUMNS), progress_columns=labels(PROGRESS_COLUMNS),
-        shared=[[cell(k, r.get(k)) for k, _label in SHARED_COLUMNS] for r in rows(results, "live-shared")],
-        progress=[[cell(k, r.get(k)) for k, _label in PROGRESS_COLUMNS] for r in rows(results, "live-progress")],
+        shared=[[cell(k, r.get(k)) for k, _label in SHARED_COLUMNS] for r in _shown(report, "live-shared")],
+        progress=[[cell(k, r.get(k)) for k, _label in PROGRESS_COLUMNS] for r in _shown(report, "live-progress")],
         targets=target_lines(report),
     )
 

@@ -335,3 +335,27 @@ def test_a_sentence_the_numbers_do_not_give_back_is_shown_as_recorded():
     with i18n.speaking("zh"):
         page = _visible(report.to_html(load))
     assert "FAIL: worded by an older run" in page and "expected something else entirely" in page and "an older detail" in page
+
+
+PUSH_TRANSPORTS = {"en": ["WebSocket (set_props per change)", "HTTP poll every 1 s (dcc.Interval)"],
+                   "zh": ["WebSocket（每次变更set_props）", "HTTP每1秒轮询一次（dcc.Interval）"],
+                   "ja": ["WebSocket（変更ごとにset_props）", "1秒ごとのHTTPポーリング（dcc.Interval）"]}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh", "ja"])
+def test_the_push_transports_follow_the_language(lang):
+    """bench/push.py stores its transports in English; the page says them in its language, an unknown one as recorded."""
+    config = {"scenario": "push", "tabs": 10, "changes": 100, "change_every_s": 0.25, "poll_every_s": 1.0, "workers": 4,
+              "backend": "embedded", "dash_version": "4.4.1"}
+    results = [{"strategy": "live-shared", "kind": kind, "scenario": "push", "transport": transport, "propagation_ms_p50": 10.0,
+                "propagation_ms_p95": 20.0, "propagation_ms_max": 30.0, "samples": 90, "missed": 0, "errors": 0}
+               for kind, transport in zip(("push", "poll"), PUSH_TRANSPORTS["en"], strict=True)]
+    results.append({**results[1], "transport": "carrier pigeon"})
+    push = {"schema": SCHEMA, "created": "2026-12-02T10:00:00", "seconds": 30.0, "results": results, "config": config}
+    with i18n.speaking(lang):
+        page = _visible(report.to_html(push))
+    for text in PUSH_TRANSPORTS[lang]:
+        assert _e(text) in page, text
+    if lang != "en":
+        assert not any(_e(text) in page for text in PUSH_TRANSPORTS["en"])
+    assert "carrier pigeon" in page
