@@ -15,17 +15,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import flask
-import jinja2
 
 import i18n
 import strategies
 from i18n import _, gettext
+from reports import templating
 
 from . import sources
 
 TEMPLATES = Path(__file__).resolve().with_name("templates")
-_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, keep_trailing_newline=True,
-                          undefined=jinja2.StrictUndefined)
+_ENV = templating.environment(TEMPLATES)
 STYLESHEET = "source-text.css"  # served at /sources/source-text.css, beside the pages that link it
 blueprint = flask.Blueprint("source_texts", __name__)
 

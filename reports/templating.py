@@ -18,10 +18,20 @@ from .l10n import general, number
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CSS = (TEMPLATES / "report.css").read_text()
 
-ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, keep_trailing_newline=True,
-                         undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.i18n"])
-ENV.install_gettext_callables(gettext=i18n.gettext, ngettext=i18n.ungettext, newstyle=True)
-ENV.globals["html_lang"] = i18n.tag
+
+
+def environment(directory: Path) -> jinja2.Environment:
+    """The site's Jinja2 settings for the templates in `directory`: every value escaped, an unknown name an error,
+    `_("…")` and `html_lang()` in the language being written. The source texts' pages use it too
+    (components/sources_page.py)."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(directory), autoescape=True, keep_trailing_newline=True,
+                             undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.i18n"])
+    env.install_gettext_callables(gettext=i18n.gettext, ngettext=i18n.ungettext, newstyle=True)
+    env.globals["html_lang"] = i18n.tag
+    return env
+
+
+ENV = environment(TEMPLATES)
 # Numbers in the reader's digits: {{ x | num }} as reports.fmt.number, {{ x | g }} as "%g".
 ENV.filters.update(num=number, g=general)
 
