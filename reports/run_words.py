@@ -11,8 +11,8 @@ import i18n
 from i18n import _
 
 
-def load_verdict(f: dict, window: bool, leaks: int, inside: int, reads: bool) -> str:
-    """A load strategy's verdict from its fields (bench/load/analysis.py load_fields)."""
+def load_problems(f: dict, window: bool, leaks: int) -> list[str]:
+    """What fails a load strategy, from its fields (bench/load/analysis.py load_fields): none, it passed."""
     claims = f["claims_isolation"]
     problems = []
     if f["errors_outside_window"]:
@@ -30,6 +30,13 @@ def load_verdict(f: dict, window: bool, leaks: int, inside: int, reads: bool) ->
         problems.append(_("%(n)s leak(s) (another session's value)", n=leaks))
     if f["unanswered_outside_window"]:
         problems.append(_("%(n)s interaction(s) never answered", n=f["unanswered_outside_window"]))
+    return problems
+
+
+def load_verdict(f: dict, window: bool, leaks: int, inside: int, reads: bool) -> str:
+    """A load strategy's verdict from its fields (bench/load/analysis.py load_fields)."""
+    claims = f["claims_isolation"]
+    problems = load_problems(f, window, leaks)
     if problems:
         text = _("FAIL: %(problems)s", problems=_("; ").join(problems))
     elif not claims:

@@ -7,7 +7,7 @@ import i18n
 import strategies
 from reports.fmt import rounded
 from reports.load_targets import load_targets as shown_load_targets
-from reports.run_words import load_verdict, read_event
+from reports.run_words import load_problems, load_verdict, read_event
 
 from ..metrics import percentile
 from .driver import LoadStep
@@ -138,11 +138,9 @@ def load_fields(ls: LoadStep, window, load_end: float) -> dict:
         "resets": ls.resets,
         "claims_isolation": claims,
     }
-    fields["passed"] = not any((fields["errors_outside_window"], claims and fields["stale_outside_window"],
-                                claims and fields["unverified_outside_window"], leak_times and claims,
-                                fields["unanswered_outside_window"]))
     inside = len(error_spans) - fields["errors_outside_window"] + len(stale_times) - fields["stale_outside_window"]
     with i18n.speaking("en"):  # report.json's words: English (report.html says them again in its language)
+        fields["passed"] = not load_problems(fields, window is not None, len(leak_times))
         fields["verdict"] = load_verdict(fields, window is not None, len(leak_times), inside, bool(ls.spec.reads))
     return fields
 
