@@ -193,6 +193,13 @@ def format_bytes(n) -> str:
     return f"{format_decimal(decimal.Decimal(f'{n:.1f}'), '#,##0.0')} {unit}"
 
 
+def _private_dirs(path: Path) -> None:
+    """`path` and any missing parent, each created 0700 (mkdir(parents=True) gives parents the umask's mode)."""
+    for directory in [*reversed(path.parents), path]:
+        if not directory.exists():
+            directory.mkdir(mode=0o700, exist_ok=True)
+
+
 def compile_catalogs(dest: Path, root: Path = TRANSLATIONS) -> list[Path]:
     """Compile each <root>/<locale>/LC_MESSAGES/<domain>.po to <dest>/<locale>/LC_MESSAGES/<domain>.mo when
     that .mo is missing or older; returns the .mo files written. The source tree is only read.
@@ -207,7 +214,7 @@ def compile_catalogs(dest: Path, root: Path = TRANSLATIONS) -> list[Path]:
                 continue
             with po.open("rb") as source:
                 catalog = pofile.read_po(source, locale=po.parent.parent.name)
-            mo.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _private_dirs(mo.parent)
             fd, tmp = tempfile.mkstemp(dir=mo.parent, prefix=f".{mo.name}.", suffix=".tmp")  # 0600
             try:
                 with os.fdopen(fd, "wb") as out:

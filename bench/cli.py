@@ -12,7 +12,6 @@ field names and values), and what the terminal prints stays English."""
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import tempfile
@@ -172,14 +171,8 @@ def _print_paths(paths: dict) -> None:
 def load_catalogs(lang: str) -> None:
     """The catalogs report.html needs in `lang`, compiled into the data directory's locale/ (STATELAB_DATA_DIR, as the
     site compiles them; private, as everything there) and read from there. English needs none."""
-    if lang == i18n.DEFAULT:
-        return
-    compiled = load_settings().data_dir / "locale"
-    umask = os.umask(0o077)
-    try:
-        i18n.load_catalogs(compiled)
-    finally:
-        os.umask(umask)
+    if lang != i18n.DEFAULT:
+        i18n.load_catalogs(load_settings().data_dir / "locale")
 
 
 def _replot(args: argparse.Namespace) -> int:

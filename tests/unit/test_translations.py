@@ -250,6 +250,8 @@ def test_catalogs_compile_when_stale_and_translate(tmp_path):
     assert sorted(written) == sorted(mos)
     assert not list(source.rglob("*.mo"))  # the source tree is only read
     assert all(mo.stat().st_mode & 0o077 == 0 for mo in mos)  # private, as everything in the data directory
+    # and so is every directory it made, the missing parents too, whatever the process's umask
+    assert all(d.stat().st_mode & 0o077 == 0 for d in [tmp_path / "data", *(tmp_path / "data").rglob("*")] if d.is_dir())
     assert i18n.compile_catalogs(dest, source) == []  # up to date: nothing written
     later = mos[0].stat().st_mtime_ns + 10**9
     os.utime(pos[0], ns=(later, later))
