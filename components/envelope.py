@@ -102,25 +102,22 @@ def _wildcard(dep_id: str) -> bool:
     return '["ALL"]' in dep_id or '["ALLSMALLER"]' in dep_id
 
 
-def _is_pattern(dep_id: str) -> bool:
+def _pattern_keys(dep_id: str) -> frozenset | None:
     # Dash registers a pattern-matching id as its JSON text, and a plain id as itself.
     try:
-        return isinstance(json.loads(dep_id), dict)
+        parsed = json.loads(dep_id)
     except ValueError:
-        return False
+        return None
+    return frozenset(parsed) if isinstance(parsed, dict) else None
 
 
-def _names_problem(item: dict, dep: dict, where: str) -> str | None:
+def _names_problem(item: dict, dep: dict, keys: frozenset | None, where: str) -> str | None:
     # Dash hands values to the callback by position, not by id: an item naming another component (or none) would
     # reach the callback as if it were the registered one, past every check keyed on the id.
-    dep_id = dep["id"]
-    if _is_pattern(dep_id):
-        same = isinstance(item["id"], dict) and set(item["id"]) == set(json.loads(dep_id))
-    else:
-        same = item["id"] == dep_id
+    same = item["id"] == dep["id"] if keys is None else isinstance(item["id"], dict) and item["id"].keys() == keys
     if not same or item["property"] != dep["property"]:
         return _("%(where)s must be %(expected)s, got %(got)s", where=where,
-                 expected=quote(f"{dep_id}.{dep['property']}", 80),
+                 expected=quote(f"{dep['id']}.{dep['property']}", 80),
                  got=quote(f"{json.dumps(item['id']) if isinstance(item['id'], dict) else item['id']}."
                            f"{item['property']}", 80))
     return None
@@ -133,14 +130,14 @@ def _list_problem(items, registered: list[dict], name: str) -> str | None:
         return _("'%(name)s' must have %(count)s item(s) for this callback, got %(got)s", name=name,
                  count=len(registered), got=format(len(items), ","))
     for index, (item, dep) in enumerate(zip(items, registered, strict=True)):
-        where = f"{name}[{index}]"
+        where, keys = f"{name}[{index}]", _pattern_keys(dep["id"])
         if isinstance(item, list) and _wildcard(dep["id"]):
             for sub, each in enumerate(item[:10_000]):
-                if problem := _item_problem(each, f"{where}[{sub}]") or _names_problem(each, dep, f"{where}[{sub}]"):
+                if problem := _item_problem(each, f"{where}[{sub}]") or _names_problem(each, dep, keys, f"{where}[{sub}]"):
                     return problem
             if len(item) > 10_000:
                 return _("%(where)s matches more than 10,000 components", where=where)
-        elif problem := _item_problem(item, where) or _names_problem(item, dep, where):
+        elif problem := _item_problem(item, where) or _names_problem(item, dep, keys, where):
             return problem
     return None
 
