@@ -104,7 +104,6 @@ ERROR_TEXTS = (
     N_("Redis at %(url)s did not answer within %(seconds)s s (%(reason)s)"),
     # stores/singleflight.py
     N_("computing %(key)s failed in another process: %(reason)s"),
-    N_("the process computing %(key)s stopped without a result (its lease lapsed); try again"),
     N_("waited %(seconds)s s for another process to compute %(key)s"),
     # stores/serverside.py
     N_("no key: the producer has not stored anything for this page yet"),

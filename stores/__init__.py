@@ -14,10 +14,9 @@ from . import budget, codec, sessions, telemetry
 from .base import CorruptValue, LockTimeout, Store, StoreError, StoreUnavailable
 from .disk import DiskStore
 from .redisstore import RedisStore, redact
-from .singleflight import ComputeDied, ComputeFailed, ComputeTimeout, SingleFlightError, single_flight
+from .singleflight import ComputeFailed, ComputeTimeout, SingleFlightError, single_flight
 
 __all__ = [
-    "ComputeDied",
     "ComputeFailed",
     "ComputeTimeout",
     "CorruptValue",

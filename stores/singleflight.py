@@ -2,7 +2,8 @@
 
 The first caller takes a lease (a lock with a TTL renewed by a heartbeat) and
 computes; everyone else polls for the value. If the computing process dies, its
-lease lapses and the waiters raise ComputeDied instead of waiting forever; if it
+lease lapses and a waiter takes the lease over and computes, rather than waiting
+forever or handing the visitor an error for a worker it never saw die; if it
 raises, the waiters see its error message.
 """
 
@@ -23,10 +24,6 @@ class SingleFlightError(StoreError):
 
 class ComputeFailed(SingleFlightError):
     """The process computing the value raised."""
-
-
-class ComputeDied(SingleFlightError):
-    """The process computing the value stopped without a result."""
 
 
 class ComputeTimeout(SingleFlightError):
@@ -68,6 +65,7 @@ def single_flight(
         token = secrets.token_hex(16).encode()
         if store.add(lease_key, token, lease):
             return _compute(store, compute, value_key, lease_key, error_key, token, ttl, lease), True
+        # Back to the top when the lease lapsed with no value: the value's there, or this caller computes.
         _wait(store, value_key, lease_key, error_key, deadline, poll, key, timeout)
 
 
@@ -97,14 +95,10 @@ def _wait(store, value_key, lease_key, error_key, deadline, poll, key, timeout):
         if store.get(value_key) is not None:
             return
         if store.get(lease_key) is None:
-            if store.get(value_key) is not None:
-                return
             error = store.get(error_key)
-            if error is not None:
+            if error is not None and store.get(value_key) is None:
                 raise ComputeFailed(f"computing {key!r} failed in another process: {error.decode(errors='replace')}")
-            raise ComputeDied(
-                f"the process computing {key!r} stopped without a result (its lease lapsed); try again"
-            )
+            return  # finished, or died without a result (its lease lapsed): the caller looks again
         time.sleep(delay)
         delay = min(delay * 1.5, 0.25)
     raise ComputeTimeout(f"waited {timeout:g} s for another process to compute {key!r}")

@@ -423,7 +423,7 @@ def serverside(tab: Tab, workers: Workers, site) -> None:
     expect(page.locator("#serverside__trend .gtitle")).to_contain_text("mean y by x")
     tab.assert_served_by_new_workers(since, killed)
 
-    # The killed request was computing south under single-flight: its lease lapses, so asking again computes it.
+    # The killed request was computing south under single-flight: asking again waits out its lease, then computes.
     since = len(tab.answers)
     page.select_option("#serverside__region", "north")
     page.select_option("#serverside__region", "south")
